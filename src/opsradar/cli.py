@@ -1,0 +1,215 @@
+"""`opsradar` command line: every stage runs alone from here, as in the DAGs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(help="OpsRadar: log & metrics anomaly detection.", no_args_is_help=True, pretty_exceptions_show_locals=False)
+es_app = typer.Typer(help="Elasticsearch: the local node for tests/demo, and index setup.", no_args_is_help=True)
+run_app = typer.Typer(help="Run one pipeline stage for one data interval.", no_args_is_help=True)
+dag_app = typer.Typer(help="Run DAGs locally with Airflow's dag.test().", no_args_is_help=True)
+app.add_typer(es_app, name="es")
+app.add_typer(run_app, name="run")
+app.add_typer(dag_app, name="dag")
+console = Console(stderr=True)
+
+ConfigOpt = Annotated[Optional[str], typer.Option("--config", "-c", help="TOML config file (else $OPSRADAR_CONFIG or ./opsradar.toml)")]
+
+
+def _utc(value: str) -> datetime:
+    ts = datetime.fromisoformat(value)
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+def _cfg(path: Optional[str]):
+    from opsradar.config import ConfigError, load_config
+
+    try:
+        return load_config(path)
+    except ConfigError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+# -- es ---------------------------------------------------------------------------
+@es_app.command("start")
+def es_start(config: ConfigOpt = None, timeout: Annotated[float, typer.Option(help="Seconds to wait for health")] = 180) -> None:
+    """Download (once, via Maven) and start the local single-node Elasticsearch."""
+    from opsradar.es.node import LocalNode
+
+    node = LocalNode(_cfg(config).es.local)
+    with console.status("starting Elasticsearch (first run downloads ~107 MB via Maven)..."):
+        state = node.start(timeout_s=timeout)
+    console.print(f"Elasticsearch is up at [bold]{state.url}[/bold] (pid {state.pid})")
+    typer.echo(state.url)
+
+
+@es_app.command("stop")
+def es_stop(config: ConfigOpt = None) -> None:
+    """Stop the local node."""
+    from opsradar.es.node import LocalNode
+
+    stopped = LocalNode(_cfg(config).es.local).stop()
+    console.print("stopped" if stopped else "no local node was running")
+
+
+@es_app.command("status")
+def es_status(config: ConfigOpt = None) -> None:
+    """Print the local node's state as JSON."""
+    from opsradar.es.node import LocalNode
+
+    typer.echo(json.dumps(LocalNode(_cfg(config).es.local).status()))
+
+
+# -- stages -----------------------------------------------------------------------
+STAGE_HELP = {
+    "ingest_logs": "Parse configured log files into raw Parquet (bad lines quarantined).",
+    "clean_logs": "Spark: raw -> clean log events (levels, trimming, dedup).",
+    "index_events": "Bulk-index clean events into Elasticsearch (idempotent ids).",
+}
+
+
+def _register_stage(name: str) -> None:
+    def command(
+        start: Annotated[str, typer.Option(help="Interval start, ISO 8601 (UTC if naive)")],
+        end: Annotated[str, typer.Option(help="Interval end (exclusive)")],
+        config: ConfigOpt = None,
+    ) -> None:
+        from opsradar.pipeline.tasks import run_stage
+
+        typer.echo(json.dumps(run_stage(name, _utc(start), _utc(end), config), indent=2))
+
+    command.__doc__ = STAGE_HELP[name]
+    run_app.command(name.replace("_", "-"))(command)
+
+
+for _stage in STAGE_HELP:
+    _register_stage(_stage)
+
+
+@app.command("backfill")
+def backfill(
+    start: Annotated[str, typer.Option("--from", help="First interval start (ISO 8601)")],
+    end: Annotated[str, typer.Option("--to", help="Last interval end (exclusive)")],
+    step_hours: Annotated[int, typer.Option(help="Interval length in hours")] = 24,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the log stages for every interval in [from, to), without a scheduler."""
+    from opsradar.pipeline.tasks import run_stage
+
+    starts = []
+    t, stop, step = _utc(start), _utc(end), timedelta(hours=step_hours)
+    while t < stop:
+        starts.append(t)
+        t += step
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=console) as progress:
+        bars = {name: progress.add_task(name, total=len(starts)) for name in STAGE_HELP}
+        for s in starts:
+            for name in STAGE_HELP:
+                run_stage(name, s, min(s + step, stop), config)
+                progress.advance(bars[name])
+
+
+@dag_app.command("test")
+def dag_test(
+    dag_id: Annotated[str, typer.Argument(help="DAG id, e.g. opsradar_logs_skeleton")],
+    logical_date: Annotated[str, typer.Option(help="Logical date; a manual run's interval ends here")],
+    airflow_home: Annotated[Optional[str], typer.Option(help="AIRFLOW_HOME to use (default: a temp dir)")] = None,
+) -> None:
+    """Run one DAG run with dag.test() on SQLite and print its summary."""
+    from opsradar.airflow_harness import run_dag
+
+    summary = run_dag(dag_id, _utc(logical_date), home=airflow_home)
+    typer.echo(json.dumps(summary, indent=2))
+    if summary["state"] != "success":
+        raise typer.Exit(1)
+
+
+# -- search -----------------------------------------------------------------------
+@app.command("search")
+def search(
+    query: Annotated[str, typer.Argument(help="Query string (Lucene syntax) over events")] = "*",
+    since: Annotated[Optional[str], typer.Option(help="From (ISO 8601)")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Until (ISO 8601)")] = None,
+    size: Annotated[int, typer.Option(help="Max hits")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Search indexed log events in Elasticsearch and print them."""
+    from opsradar.es.client import EsUnavailable, connect
+    from opsradar.es.search import search_events
+
+    cfg = _cfg(config)
+    try:
+        es = connect(cfg.es)
+        total, hits = search_events(es, cfg.es.index_prefix, query, since and _utc(since), until and _utc(until), size)
+    except EsUnavailable as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+    if as_json:
+        for hit in hits:
+            typer.echo(json.dumps(hit))
+        return
+    table = Table(title=f"{total} event(s) match {query!r} (showing {len(hits)})")
+    for col in ("@timestamp", "source", "level", "host", "message"):
+        table.add_column(col, overflow="fold")
+    for h in hits:
+        table.add_row(h["@timestamp"], h.get("opsradar", {}).get("source", ""), h.get("log", {}).get("level", ""),
+                      h.get("host", {}).get("name", ""), h.get("message", "")[:160])
+    Console().print(table)
+
+
+def main() -> None:
+    app()
+
+
+@app.command("demo")
+def demo(workdir: Annotated[str, typer.Option(help="Where the demo keeps its lake and Airflow home")] = "var/demo") -> None:
+    """Run the whole demo: start ES, run the DAG for a sample day, print a search."""
+    import os
+    from pathlib import Path
+
+    from opsradar.airflow_harness import run_dag
+    from opsradar.config import load_config
+    from opsradar.demo import DEMO_DAY_END, write_demo_config
+    from opsradar.es.client import connect
+    from opsradar.es.node import LocalNode
+    from opsradar.es.search import search_events
+
+    work = Path(workdir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    with console.status("starting Elasticsearch..."):
+        state = LocalNode().start()
+    console.print(f"[green]✓[/green] Elasticsearch at {state.url}")
+    config_path = write_demo_config(work, state.url)
+    os.environ["OPSRADAR_CONFIG"] = str(config_path)
+    with console.status("running DAG opsradar_logs_skeleton with dag.test() (ingest -> Spark clean -> index)..."):
+        summary = run_dag("opsradar_logs_skeleton", DEMO_DAY_END, home=work / "airflow",
+                          extra_env={"OPSRADAR_CONFIG": str(config_path)})
+    console.print(f"[green]✓[/green] DAG run {summary['state']}: interval [{summary['data_interval_start']}, "
+                  f"{summary['data_interval_end']}), tasks {summary['tasks']}")
+    cfg = load_config(config_path)
+    query = "exception OR error OR terminating"
+    total, hits = search_events(connect(cfg.es), cfg.es.index_prefix, query, None, None, size=5)
+    table = Table(title=f"Elasticsearch: {total} event(s) match {query!r}")
+    for col in ("@timestamp", "source", "level", "message"):
+        table.add_column(col, overflow="fold")
+    for h in hits:
+        table.add_row(h["@timestamp"], h["opsradar"]["source"], h["log"]["level"], h["message"][:120])
+    Console().print(table)
+    console.print(f"Try: [bold].venv/bin/opsradar search 'blk_*' -c {config_path}[/bold]; stop ES with "
+                  f"[bold].venv/bin/opsradar es stop[/bold]")

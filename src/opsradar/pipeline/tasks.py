@@ -1,0 +1,42 @@
+"""The bridge between Airflow tasks and stage functions (DAG files stay thin).
+
+Stages are looked up by name and imported lazily, so parsing a DAG file imports
+nothing heavy (no Spark, torch or Elasticsearch client).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+# stage name -> "module:function"; Spark stages take a session as first argument.
+STAGES: dict[str, str] = {
+    "ingest_logs": "opsradar.pipeline.logs:ingest_logs",
+    "clean_logs": "opsradar.jobs.clean_logs:clean_logs",
+    "index_events": "opsradar.pipeline.logs:index_events",
+}
+SPARK_STAGES = {"clean_logs"}
+
+
+def run_stage(name: str, start: datetime, end: datetime, config_path: str | None = None) -> dict[str, Any]:
+    from opsradar.config import load_config
+    from opsradar.layout import Interval
+
+    cfg = load_config(config_path)
+    module, func = STAGES[name].split(":")
+    stage = getattr(importlib.import_module(module), func)
+    interval = Interval(start, end)
+    if name in SPARK_STAGES:
+        from opsradar.spark import spark_session
+
+        result = stage(spark_session(cfg.spark), cfg, interval)
+    else:
+        result = stage(cfg, interval)
+    log.info("%s", result.summary())
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    return result.to_dict()

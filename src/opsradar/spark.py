@@ -1,0 +1,33 @@
+"""SparkSession factory: local[2] by default, any `spark.master` from config."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from opsradar.config import SparkConfig
+
+
+def spark_session(cfg: SparkConfig | None = None):
+    from pyspark.sql import SparkSession  # heavy: import only when a job runs
+
+    cfg = cfg or SparkConfig()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(cfg.master)
+        .appName(cfg.app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(cfg.shuffle_partitions))
+        .config("spark.default.parallelism", str(cfg.shuffle_partitions))
+        .config("spark.driver.memory", cfg.driver_memory)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.sql.adaptive.skewJoin.enabled", "true")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
+    )
+    for key, value in cfg.conf.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
