@@ -16,7 +16,9 @@ app = typer.Typer(help="OpsRadar: log & metrics anomaly detection.", no_args_is_
 es_app = typer.Typer(help="Elasticsearch: the local node for tests/demo, and index setup.", no_args_is_help=True)
 run_app = typer.Typer(help="Run one pipeline stage for one data interval.", no_args_is_help=True)
 dag_app = typer.Typer(help="Run DAGs locally with Airflow's dag.test().", no_args_is_help=True)
+eval_app = typer.Typer(help="Evaluate parsers and models on public benchmark data.", no_args_is_help=True)
 app.add_typer(es_app, name="es")
+app.add_typer(eval_app, name="eval")
 app.add_typer(run_app, name="run")
 app.add_typer(dag_app, name="dag")
 console = Console(stderr=True)
@@ -171,6 +173,19 @@ def search(
         table.add_row(h["@timestamp"], h.get("opsradar", {}).get("source", ""), h.get("log", {}).get("level", ""),
                       h.get("host", {}).get("name", ""), h.get("message", "")[:160])
     Console().print(table)
+
+
+def _register_command_modules() -> None:
+    import importlib
+    import pkgutil
+
+    import opsradar.commands as commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
+        importlib.import_module(f"opsradar.commands.{info.name}").register(app, eval_app)
+
+
+_register_command_modules()
 
 
 def main() -> None:
