@@ -47,7 +47,7 @@ def test_cli_help_for_every_command():
 
     runner = CliRunner()
     commands = [[], ["es"], ["es", "start"], ["es", "stop"], ["es", "status"], ["run"], ["run", "ingest-logs"],
-                ["run", "clean-logs"], ["run", "index-events"], ["backfill"], ["dag"], ["dag", "test"], ["search"], ["demo"]]
+                ["run", "clean-logs"], ["run", "index-events"], ["backfill"], ["dag"], ["dag", "test"], ["search"], ["search", "events"], ["demo"]]
     for cmd in commands:
         res = runner.invoke(app, [*cmd, "--help"])
         assert res.exit_code == 0, (cmd, res.output)

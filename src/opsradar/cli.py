@@ -17,6 +17,8 @@ es_app = typer.Typer(help="Elasticsearch: the local node for tests/demo, and ind
 run_app = typer.Typer(help="Run one pipeline stage for one data interval.", no_args_is_help=True)
 dag_app = typer.Typer(help="Run DAGs locally with Airflow's dag.test().", no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate parsers and models on public benchmark data.", no_args_is_help=True)
+search_app = typer.Typer(help="Search Elasticsearch (events, anomalies).", no_args_is_help=True)
+app.add_typer(search_app, name="search")
 app.add_typer(es_app, name="es")
 app.add_typer(eval_app, name="eval")
 app.add_typer(run_app, name="run")
@@ -142,7 +144,7 @@ def dag_test(
 
 
 # -- search -----------------------------------------------------------------------
-@app.command("search")
+@search_app.command("events")
 def search(
     query: Annotated[str, typer.Argument(help="Query string (Lucene syntax) over events")] = "*",
     since: Annotated[Optional[str], typer.Option(help="From (ISO 8601)")] = None,
@@ -176,13 +178,14 @@ def search(
 
 
 def _register_command_modules() -> None:
+    # Each opsradar.commands module: register(app, eval_app); `search_app` is exposed here too.
     import importlib
     import pkgutil
 
     import opsradar.commands as commands
 
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        importlib.import_module(f"opsradar.commands.{info.name}").register(app, eval_app)
+        importlib.import_module(f"opsradar.commands.{info.name}").register(app, eval_app)  # search_app: import from cli
 
 
 _register_command_modules()
@@ -226,5 +229,5 @@ def demo(workdir: Annotated[str, typer.Option(help="Where the demo keeps its lak
     for h in hits:
         table.add_row(h["@timestamp"], h["opsradar"]["source"], h["log"]["level"], h["message"][:120])
     Console().print(table)
-    console.print(f"Try: [bold].venv/bin/opsradar search 'blk_*' -c {config_path}[/bold]; stop ES with "
+    console.print(f"Try: [bold].venv/bin/opsradar search events 'blk_*' -c {config_path}[/bold]; stop ES with "
                   f"[bold].venv/bin/opsradar es stop[/bold]")
