@@ -185,7 +185,7 @@ def _register_command_modules() -> None:
     import opsradar.commands as commands
 
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda i: i.name):
-        importlib.import_module(f"opsradar.commands.{info.name}").register(app, eval_app)  # search_app: import from cli
+        importlib.import_module(f"opsradar.commands.{info.name}").register(app, eval_app)
 
 
 _register_command_modules()
@@ -211,7 +211,7 @@ def demo(workdir: Annotated[str, typer.Option(help="Where the demo keeps its lak
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
     with console.status("starting Elasticsearch..."):
-        state = LocalNode().start()
+        state = LocalNode(load_config().es.local).start()
     console.print(f"[green]✓[/green] Elasticsearch at {state.url}")
     config_path = write_demo_config(work, state.url)
     os.environ["OPSRADAR_CONFIG"] = str(config_path)

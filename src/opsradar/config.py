@@ -38,7 +38,7 @@ class LocalNodeConfig(_Section):
     """The single-node server that `opsradar es start` manages for tests and the demo."""
 
     version: str = "8.19.21"
-    cache_dir: str = Field("~/.cache/opsradar/elasticsearch", description="Download + node home")
+    cache_dir: str | None = Field(None, description="Download + node home; default ~/.cache/opsradar/elasticsearch (/var/cache/opsradar/elasticsearch as root)")
     port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
     heap: str = "512m"
     java_home: str | None = None

@@ -72,8 +72,7 @@ class LocalNode:
 
     def __init__(self, cfg: LocalNodeConfig | None = None, home: str | Path | None = None) -> None:
         self.cfg = cfg or LocalNodeConfig()
-        configured = Path(self.cfg.cache_dir).expanduser()
-        self.cache = configured if configured != Path("~/.cache/opsradar/elasticsearch").expanduser() else default_cache_dir()
+        self.cache = Path(self.cfg.cache_dir).expanduser() if self.cfg.cache_dir else default_cache_dir()
         self.home = Path(home) if home else self.cache / "node"
         self.state_file = self.home / "state.json"
 
