@@ -36,11 +36,11 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def es_node():
     """A real single-node Elasticsearch, started once per test run."""
-    from opsradar.config import LocalNodeConfig
+    from opsradar.config import load_config
     from opsradar.es.node import LocalNode
 
     home = Path(tempfile.mkdtemp(prefix="opsradar-test-es-"))
-    node = LocalNode(LocalNodeConfig(), home=home)
+    node = LocalNode(load_config(None).es.local, home=home)  # env may move the download cache
     state = node.start()
     yield state
     node.stop()

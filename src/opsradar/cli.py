@@ -217,9 +217,9 @@ def demo(workdir: Annotated[str, typer.Option(help="Where the demo keeps its lak
     os.environ["OPSRADAR_CONFIG"] = str(config_path)
     with console.status("running DAG opsradar_logs_skeleton with dag.test() (ingest -> Spark clean -> index)..."):
         summary = run_dag("opsradar_logs_skeleton", DEMO_DAY_END, home=work / "airflow",
-                          extra_env={"OPSRADAR_CONFIG": str(config_path)})
+                          extra_env={"OPSRADAR_CONFIG": str(config_path)}, log_file=work / "dag-run.log")
     console.print(f"[green]✓[/green] DAG run {summary['state']}: interval [{summary['data_interval_start']}, "
-                  f"{summary['data_interval_end']}), tasks {summary['tasks']}")
+                  f"{summary['data_interval_end']}), tasks {summary['tasks']} (log: {work / 'dag-run.log'})")
     cfg = load_config(config_path)
     query = "exception OR error OR terminating"
     total, hits = search_events(connect(cfg.es), cfg.es.index_prefix, query, None, None, size=5)
