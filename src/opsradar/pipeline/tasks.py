@@ -16,8 +16,20 @@ log = logging.getLogger(__name__)
 # stage name -> "module:function"; Spark stages take a session as first argument.
 STAGES: dict[str, str] = {
     "ingest_logs": "opsradar.pipeline.logs:ingest_logs",
+    "ingest_metrics": "opsradar.pipeline.metrics:ingest_metrics",
     "clean_logs": "opsradar.jobs.clean_logs:clean_logs",
     "index_events": "opsradar.pipeline.logs:index_events",
+    "validate_raw_logs": "opsradar.quality.stages:validate_raw_logs",
+    "validate_clean_logs": "opsradar.quality.stages:validate_clean_logs",
+    "validate_metrics": "opsradar.quality.stages:validate_metrics",
+    "validate_features": "opsradar.quality.stages:validate_features",
+    "sink_results": "opsradar.pipeline.sink:sink_results",
+    "train_logs": "opsradar.pipeline.score_logs:train_logs",
+    "score_logs": "opsradar.pipeline.score_logs:score_logs",
+    "train_metrics": "opsradar.pipeline.metrics_model:train_metrics",
+    "score_metrics": "opsradar.pipeline.metrics_model:score_metrics",
+    "forecast_metrics": "opsradar.pipeline.metrics_model:forecast_metrics",
+    "plan_capacity": "opsradar.pipeline.metrics_model:plan_capacity",
 }
 SPARK_STAGES = {"clean_logs"}
 

@@ -1,0 +1,94 @@
+"""Metric model throughput: context windows per second, model forward vs. end-to-end scoring.
+
+    .venv/bin/python bench/bench_metrics.py [--device cpu|cuda] [--windows 2048] [--out bench/results/metrics.md]
+
+Baseline (ratio 1.00): the PatchTST forward pass (quantiles from the distribution head) with
+patch 16 / stride 8, on random-init weights of the default size (speed does not depend on
+training). Compared in the same run: the same forward with stride 1, and end-to-end
+streaming scoring of a NAB series (context building, forecasts, robust scaling, 0-100
+calibration), counted in forecast windows and in scored points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _model(stride: int, device: str):
+    from transformers import PatchTSTForPrediction
+
+    from opsradar.models.metrics.patchtst import MetricModelConfig, MetricPredictor
+
+    cfg = MetricModelConfig(context_length=256, prediction_length=24, d_model=32, ffn_dim=64, patch_stride=stride, device=device)
+    torch.manual_seed(0)
+    return MetricPredictor(PatchTSTForPrediction(cfg.patchtst(pretraining=False)), cfg).to(device)
+
+
+def _rate(fn, n: int, repeats: int = 3) -> float:
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return n / best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--windows", type=int, default=2048)
+    ap.add_argument("--out", default=str(REPO / "bench/results/metrics.md"))
+    ap.add_argument("--data", default=os.environ.get("OPSRADAR_DATA", str(REPO.parent / "shared/data")))
+    args = ap.parse_args()
+    from opsradar.models.metrics.anomaly import score_series
+
+    series = pd.read_csv(Path(args.data) / "nab/data/realKnownCause/machine_temperature_system_failure.csv")["value"].to_numpy()
+    rng = np.random.default_rng(0)
+    starts = rng.integers(0, len(series) - 256, size=args.windows)
+    contexts = np.stack([series[s:s + 256, None] for s in starts]).astype(np.float32)
+    stride8, stride1 = _model(8, args.device), _model(1, args.device)
+    rows = []
+    base = _rate(lambda: stride8.forecast(contexts, batch_size=256), len(contexts))
+    rows.append(("forward, patch 16 / stride 8 (baseline)", base, "windows/s"))
+    rows.append(("forward, patch 16 / stride 1", _rate(lambda: stride1.forecast(contexts, batch_size=256), len(contexts), 1), "windows/s"))
+    points = series[:8192]
+    origins = (len(points) - 256 + 7) // 8
+    e2e = _rate(lambda: score_series(stride8, points, step=8), origins, 1)
+    rows.append(("end-to-end streaming scoring (step 8)", e2e, "windows/s"))
+    rows.append(("end-to-end streaming scoring (step 8), scored points", e2e * 8, "points/s"))
+
+    cpu = platform.processor() or platform.machine()
+    lines = [
+        "# Metric model throughput", "",
+        f"Command: `.venv/bin/python bench/bench_metrics.py --device {args.device} --windows {args.windows}`  ",
+        f"Machine: 2-core VM, 24 GiB, no GPU ({cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads; the VM was shared with other jobs, so absolute rates are noisy)  ",
+        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+        f"Device: {args.device}; model: PatchTST context 256, horizon 24, d_model 32, 2 layers, normal head; windows of "
+        "`machine_temperature_system_failure` (NAB).", "",
+        "| what | rate | unit | ratio vs baseline |", "|---|---:|---|---:|",
+    ]
+    for name, rate, unit in rows:
+        lines.append(f"| {name} | {rate:,.0f} | {unit} | {rate / base:.2f} |")
+    lines += ["", "GPU: not measured (no GPU was lent to this session); the code selects CUDA with `--device cuda` "
+              "and runs the forward under bf16 autocast there."]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

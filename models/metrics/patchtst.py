@@ -1,0 +1,261 @@
+"""PatchTST metric model: masked-patch pretraining, probabilistic fine-tuning, GluonTS-style
+estimator -> predictor, registry save/load. Only torch, transformers and numpy.
+
+Input series are float arrays of shape (time, channels); channels are the metrics of
+one entity (1 channel = univariate). NaNs are treated as unobserved.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from opsradar.models.registry import load_model_folder, save_model_folder
+
+MODEL_FAMILY = "patchtst-metrics"
+QUANTILES = (0.5, 0.9, 0.95)
+
+
+@dataclass
+class MetricModelConfig:
+    context_length: int = 128
+    prediction_length: int = 24
+    num_channels: int = 1
+    channel_names: list[str] = field(default_factory=lambda: ["value"])
+    patch_length: int = 16
+    patch_stride: int = 8
+    d_model: int = 64
+    num_layers: int = 2
+    num_heads: int = 4
+    ffn_dim: int = 128
+    dropout: float = 0.1
+    distribution: str = "normal"  # "normal" (exact quantiles) or "student_t" (sampled)
+    mask_ratio: float = 0.4
+    pretrain_epochs: int = 2
+    finetune_epochs: int = 4
+    windows_per_epoch: int = 2048
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    num_samples: int = 200
+    seed: int = 0
+    device: str = "auto"  # "auto" | "cpu" | "cuda"
+
+    def patchtst(self, pretraining: bool) -> "PatchTSTConfig":
+        from transformers import PatchTSTConfig  # lazy: importing the modeling code pulls in torch._dynamo
+
+        return PatchTSTConfig(
+            num_input_channels=self.num_channels,
+            context_length=self.context_length,
+            prediction_length=self.prediction_length,
+            patch_length=self.patch_length,
+            patch_stride=self.patch_stride,
+            d_model=self.d_model,
+            num_hidden_layers=self.num_layers,
+            num_attention_heads=self.num_heads,
+            ffn_dim=self.ffn_dim,
+            attention_dropout=self.dropout,
+            ff_dropout=self.dropout,
+            head_dropout=self.dropout,
+            scaling="std",
+            loss="nll",
+            distribution_output=self.distribution,
+            num_parallel_samples=self.num_samples,
+            do_mask_input=pretraining,
+            mask_type="random",
+            random_mask_ratio=self.mask_ratio,
+        )
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MetricModelConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _as_2d(series: np.ndarray) -> np.ndarray:
+    arr = np.asarray(series, dtype=np.float32)
+    return arr[:, None] if arr.ndim == 1 else arr
+
+
+def _observed(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mask = np.isfinite(x)
+    return np.where(mask, x, 0.0).astype(np.float32), mask
+
+
+class _Windows:
+    """Random (context, future) windows drawn from a list of (time, channels) series."""
+
+    def __init__(self, series: Sequence[np.ndarray], context: int, horizon: int, rng: np.random.Generator) -> None:
+        self.series = [_as_2d(s) for s in series]
+        self.context, self.horizon, self.rng = context, horizon, rng
+        span = context + horizon
+        self.starts = [(i, t) for i, s in enumerate(self.series) for t in range(0, len(s) - span + 1)]
+        # A window is usable for fine-tuning only if its future is fully observed (NLL on NaN is undefined).
+        if not self.starts:
+            raise ValueError(f"no series is long enough for context {context} + horizon {horizon}")
+
+    def sample(self, n: int, with_future: bool) -> list[tuple[np.ndarray, ...]]:
+        picks = self.rng.choice(len(self.starts), size=min(n, len(self.starts)), replace=len(self.starts) < n)
+        out = []
+        for k in picks:
+            i, t = self.starts[k]
+            s = self.series[i]
+            past = s[t:t + self.context]
+            if with_future:
+                future = s[t + self.context:t + self.context + self.horizon]
+                if not np.isfinite(future).all():
+                    continue
+                out.append((past, future))
+            else:
+                out.append((past,))
+        return out
+
+
+def _batches(items: list, size: int) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+class MetricEstimator:
+    """Trains a MetricPredictor: self-supervised masked-patch pretraining, then NLL fine-tuning."""
+
+    def __init__(self, config: MetricModelConfig, progress: Callable[[str, int, int, float], None] | None = None) -> None:
+        self.config = config
+        self.progress = progress
+
+    def train(self, series: Sequence[np.ndarray]) -> "MetricPredictor":
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        random.seed(cfg.seed)
+        rng = np.random.default_rng(cfg.seed)
+        device = pick_device(cfg.device)
+        data = _Windows(series, cfg.context_length, cfg.prediction_length, rng)
+        n_channels = data.series[0].shape[1]
+        if any(s.shape[1] != n_channels for s in data.series) or n_channels != cfg.num_channels:
+            raise ValueError(f"every series needs {cfg.num_channels} channel(s); got {[s.shape[1] for s in data.series]}")
+
+        from transformers import PatchTSTForPrediction, PatchTSTForPretraining
+
+        history: dict[str, list[float]] = {"pretrain_loss": [], "finetune_loss": []}
+        pre = PatchTSTForPretraining(cfg.patchtst(pretraining=True)).to(device)
+        if cfg.pretrain_epochs:
+            history["pretrain_loss"] = self._fit(pre, data, cfg.pretrain_epochs, with_future=False, stage="pretrain", device=device)
+        model = PatchTSTForPrediction(cfg.patchtst(pretraining=False)).to(device)
+        model.model.load_state_dict(pre.model.state_dict())  # pretrained backbone, fresh head
+        history["finetune_loss"] = self._fit(model, data, cfg.finetune_epochs, with_future=True, stage="finetune", device=device)
+        model.eval()
+        return MetricPredictor(model.cpu(), cfg, training={"history": history, "windows": len(data.starts)})
+
+    def _fit(self, model: torch.nn.Module, data: _Windows, epochs: int, with_future: bool, stage: str, device: torch.device) -> list[float]:
+        cfg = self.config
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=1e-4)
+        steps = max(1, epochs * math.ceil(cfg.windows_per_epoch / cfg.batch_size))
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.learning_rate, total_steps=steps)
+        losses, step = [], 0
+        model.train()
+        for epoch in range(epochs):
+            total, count = 0.0, 0
+            for batch in _batches(data.sample(cfg.windows_per_epoch, with_future), cfg.batch_size):
+                if step >= steps or not batch:
+                    continue
+                past, mask = _observed(np.stack([b[0] for b in batch]))
+                kwargs = {"past_values": torch.from_numpy(past).to(device), "past_observed_mask": torch.from_numpy(mask).to(device)}
+                if with_future:
+                    kwargs["future_values"] = torch.from_numpy(np.stack([b[1] for b in batch])).to(device)
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                    loss = model(**kwargs).loss
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                step += 1
+                total, count = total + loss.item() * len(batch), count + len(batch)
+            losses.append(total / max(count, 1))
+            if self.progress:
+                self.progress(stage, epoch + 1, epochs, losses[-1])
+        return losses
+
+
+class MetricPredictor:
+    """Forecasts quantiles for the next `prediction_length` steps from a context window."""
+
+    def __init__(self, model: "PatchTSTForPrediction", config: MetricModelConfig, name: str = MODEL_FAMILY,
+                 version: str = "unregistered", training: dict | None = None) -> None:
+        self.model = model.eval()
+        self.config = config
+        self.name = name
+        self.version = version
+        self.training = training or {}
+        self.device = torch.device("cpu")
+
+    def to(self, device: str | torch.device) -> "MetricPredictor":
+        self.device = pick_device(device) if isinstance(device, str) else device
+        self.model.to(self.device)
+        return self
+
+    @torch.no_grad()
+    def forecast(self, context: np.ndarray, quantiles: Sequence[float] = QUANTILES, batch_size: int = 256) -> dict[float, np.ndarray]:
+        """context (batch, context_length, channels) -> {q: (batch, prediction_length, channels)}."""
+        ctx = np.asarray(context, dtype=np.float32)
+        if ctx.ndim == 2:
+            ctx = ctx[None]
+        if ctx.shape[1:] != (self.config.context_length, self.config.num_channels):
+            raise ValueError(f"context shape {ctx.shape[1:]} != ({self.config.context_length}, {self.config.num_channels})")
+        qs = sorted(quantiles)
+        outs: dict[float, list[np.ndarray]] = {q: [] for q in qs}
+        for lo in range(0, len(ctx), batch_size):
+            past, mask = _observed(ctx[lo:lo + batch_size])
+            for q, arr in zip(qs, self._quantiles(torch.from_numpy(past), torch.from_numpy(mask), qs)):
+                outs[q].append(arr)
+        return {q: np.concatenate(v) for q, v in outs.items()}
+
+    def _quantiles(self, past: torch.Tensor, mask: torch.Tensor, qs: list[float]) -> list[np.ndarray]:
+        past, mask = past.to(self.device), mask.to(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            out = self.model(past_values=past, past_observed_mask=mask)
+        params = tuple(p.float() for p in out.prediction_outputs)
+        dist = self.model.distribution_output.distribution(params, loc=out.loc, scale=out.scale)
+        try:  # exact quantiles where the distribution has an inverse CDF (normal)
+            levels = [dist.icdf(torch.full_like(dist.mean, q)) for q in qs]
+        except NotImplementedError:  # student_t: quantiles of seeded samples
+            gen_state = torch.random.get_rng_state()
+            torch.manual_seed(self.config.seed)
+            samples = dist.sample((self.config.num_samples,))
+            torch.random.set_rng_state(gen_state)
+            levels = list(torch.quantile(samples, torch.tensor(qs, device=samples.device), dim=0))
+        # Monotone by construction; cummax guards against float ties.
+        stacked = torch.cummax(torch.stack(levels), dim=0).values
+        return [s.cpu().numpy() for s in stacked]
+
+    # -- persistence -------------------------------------------------------------
+    def save(self, folder: str | Path) -> Path:
+        return save_model_folder(
+            folder,
+            self.model.state_dict(),
+            {"model_config": asdict(self.config), "patchtst": self.model.config.to_dict()},
+            {"name": self.name, "family": MODEL_FAMILY, "version": self.version, "training": self.training},
+        )
+
+    @classmethod
+    def load(cls, folder: str | Path, device: str = "cpu") -> "MetricPredictor":
+        from transformers import PatchTSTForPrediction
+
+        tensors, config, metadata = load_model_folder(folder)
+        cfg = MetricModelConfig.from_dict(config["model_config"])
+        model = PatchTSTForPrediction(cfg.patchtst(pretraining=False))
+        model.load_state_dict(tensors)
+        folder_name = Path(folder).name
+        version = folder_name if re.fullmatch(r"v\d{4,}", folder_name) else metadata.get("version", "unregistered")
+        return cls(model, cfg, name=metadata.get("name", MODEL_FAMILY), version=version, training=metadata.get("training")).to(device)

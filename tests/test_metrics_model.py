@@ -1,0 +1,100 @@
+"""Metric model: tiny PatchTST models on the NAB dev series, registry, streaming anomaly scores."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from opsradar.models.metrics.anomaly import anomaly_likelihood, score_series, tail_score
+from opsradar.models.metrics.patchtst import MetricEstimator, MetricModelConfig, MetricPredictor
+from opsradar.models.registry import ModelRegistry, RegistryError
+
+pytestmark = pytest.mark.slow
+NAB_FILES = ["realAWSCloudwatch/ec2_cpu_utilization_5f5533.csv", "realAWSCloudwatch/rds_cpu_utilization_cc0c53.csv"]
+
+
+def tiny(channels: int = 1, **kw) -> MetricModelConfig:
+    base = dict(context_length=64, prediction_length=12, num_channels=channels, channel_names=[f"m{i}" for i in range(channels)],
+                d_model=16, ffn_dim=32, num_heads=2, pretrain_epochs=1, finetune_epochs=2, windows_per_epoch=256, batch_size=64,
+                device="cpu")
+    return MetricModelConfig(**(base | kw))
+
+
+@pytest.fixture(scope="module")
+def nab_values(shared_data):
+    return [pd.read_csv(shared_data / "nab" / "data" / f)["value"].to_numpy(dtype=float) for f in NAB_FILES]
+
+
+@pytest.fixture(scope="module")
+def univariate(nab_values):
+    return MetricEstimator(tiny()).train([v[:1500] for v in nab_values])
+
+
+def _ordered(q):
+    return bool((q[0.5] <= q[0.9]).all() and (q[0.9] <= q[0.95]).all())
+
+
+def test_univariate_forecast_has_ordered_quantiles(univariate, nab_values):
+    ctx = np.stack([nab_values[0][i:i + 64, None] for i in range(2000, 3000, 37)])
+    q = univariate.forecast(ctx)
+    assert set(q) == {0.5, 0.9, 0.95}
+    assert q[0.5].shape == (len(ctx), 12, 1)
+    assert np.isfinite(q[0.95]).all() and _ordered(q)
+    assert (q[0.95] - q[0.5]).mean() > 0  # a real predictive spread, not a point forecast
+    hist = univariate.training["history"]
+    assert len(hist["pretrain_loss"]) == 1 and len(hist["finetune_loss"]) == 2
+    assert np.isfinite(hist["pretrain_loss"] + hist["finetune_loss"]).all()
+
+
+def test_multivariate_and_student_t_forecasts_are_ordered(nab_values):
+    both = np.stack([nab_values[0][:1200], nab_values[1][:1200]], axis=1)
+    model = MetricEstimator(tiny(channels=2, distribution="student_t", num_samples=64, finetune_epochs=1)).train([both])
+    q = model.forecast(both[None, -64:])
+    assert q[0.5].shape == (1, 12, 2) and _ordered(q)
+
+
+def test_registry_round_trip(univariate, tmp_path, nab_values):
+    reg = ModelRegistry(tmp_path / "models")
+    with pytest.raises(RegistryError):
+        reg.resolve("metrics-patchtst")
+    univariate.save(tmp_path / "out")
+    v1 = reg.register("metrics-patchtst", tmp_path / "out", promote=True)
+    v2 = reg.register("metrics-patchtst", tmp_path / "out")
+    assert (v1, v2) == ("v0001", "v0002") and reg.versions("metrics-patchtst") == ["v0001", "v0002"]
+    assert reg.resolve("metrics-patchtst").name == "v0001"  # production stays until promoted
+    assert reg.resolve("metrics-patchtst", "latest").name == "v0002"
+    reg.promote("metrics-patchtst", v2)
+    loaded = MetricPredictor.load(reg.resolve("metrics-patchtst"))
+    assert loaded.version == "v0002" and loaded.config.context_length == 64
+    ctx = nab_values[1][None, 100:164, None]
+    a, b = univariate.forecast(ctx), loaded.forecast(ctx)
+    np.testing.assert_allclose(a[0.95], b[0.95], rtol=1e-5)
+    with pytest.raises(RegistryError):
+        reg.promote("metrics-patchtst", "v0009")
+
+
+def test_scores_are_streaming_and_flag_a_spike_with_its_driver(univariate, nab_values):
+    x = np.stack([nab_values[0][:900], nab_values[1][:900]], axis=1).copy()
+    spike_at = 800
+    x[spike_at, 1] += 20 * np.std(x[:spike_at, 1])
+    scored = score_series(univariate, x, step=8, channel_names=["ec2", "rds"])
+    assert scored.score.shape == (900,) and (scored.score >= 0).all() and (scored.score <= 100).all()
+    assert scored.score[:64].max() == 0  # warm-up: no context yet
+    assert scored.score[spike_at] >= 60 and scored.drivers(spike_at) == ["rds"]
+    assert np.median(scored.score[200:780]) < 20
+    # Only the past counts: changing the future leaves earlier scores unchanged.
+    future_changed = x.copy()
+    future_changed[spike_at + 1:] *= 3
+    again = score_series(univariate, future_changed, step=8, channel_names=["ec2", "rds"])
+    np.testing.assert_allclose(again.score[:spike_at + 1], scored.score[:spike_at + 1])
+
+
+def test_calibration_and_likelihood_helpers():
+    assert tail_score(np.array([0.0]))[0] == pytest.approx(0.0)
+    assert tail_score(np.array([3.0]))[0] == pytest.approx(25.7, abs=0.1)  # -10 log10(0.0027)
+    assert tail_score(np.array([50.0]))[0] == 100.0
+    raw = np.abs(np.random.default_rng(0).normal(size=2000))
+    raw[1500:1510] = 8.0
+    lik = anomaly_likelihood(raw, short_window=5, learning_period=288)
+    assert lik[:288].max() == 0 and lik[1505] > 0.9 and np.median(lik[300:1490]) < 0.2
+    lik_prefix = anomaly_likelihood(raw[:1505], short_window=5, learning_period=288)
+    np.testing.assert_allclose(lik_prefix, lik[:1505])  # causal

@@ -1,0 +1,108 @@
+"""Metric stages end to end on real Parquet: train -> score -> forecast -> capacity plan."""
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from opsradar.config import OpsRadarConfig
+from opsradar.eval.forecast import read_bitbrains
+from opsradar.layout import Interval, Layout
+from opsradar.schemas.arrow import CAPACITY_PLAN, METRIC_POINT
+
+pytestmark = pytest.mark.slow
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory, shared_data):
+    """Four days of one Bitbrains VM as METRIC_POINT rows (cores and GiB, with capacities)."""
+    root = tmp_path_factory.mktemp("lake")
+    raw = read_bitbrains(shared_data / "bitbrains" / "vm61.csv")
+    import pandas as pd
+
+    trace = pd.read_csv(shared_data / "bitbrains" / "vm61.csv", sep=";", skipinitialspace=True)
+    trace.columns = [c.strip() for c in trace.columns]
+    cores = float(trace["CPU cores"].iloc[0])
+    mem_gib = float(trace["Memory capacity provisioned [KB]"].iloc[0]) / 2**20
+    start = raw.index[0].ceil("D").to_pydatetime()
+    interval = Interval(start, start + 4 * DAY)
+    days = raw.loc[interval.start:interval.end - timedelta(seconds=1)]
+    rows = []
+    for ts, rec in days.iterrows():
+        for metric, value, unit in (("cpu.usage", rec["cpu"] / 100 * cores, "cores"), ("cpu.capacity", cores, "cores"),
+                                    ("memory.usage", rec["memory"] / 2**20, "GiB"), ("memory.capacity", mem_gib, "GiB")):
+            rows.append({"timestamp": ts.to_pydatetime(), "source": "bitbrains", "entity": "vm61", "metric": metric,
+                         "value": None if np.isnan(value) else float(value), "unit": unit, "labels": [("host", "vm61")]})
+    for row in rows[100:120:4]:  # a few points with no value, as a broken exporter sends them
+        row["value"] = None
+    layout = Layout(str(root))
+    layout.write_interval("raw", "metrics/source=bitbrains", interval, pa.Table.from_pylist(rows, schema=METRIC_POINT), "timestamp")
+    cfg = OpsRadarConfig.from_dict({
+        "storage": {"root": str(root)},
+        "metrics": {"context_length": 64, "prediction_length": 24, "d_model": 16, "pretrain_epochs": 1, "finetune_epochs": 1,
+                    "windows_per_epoch": 256, "device": "cpu", "scale_window": 256, "plan_horizon_days": [1, 3]},
+    })
+    return cfg, interval, layout
+
+
+def test_train_score_forecast_plan(lake):
+    from opsradar.pipeline.metrics_model import forecast_metrics, plan_capacity, score_metrics, train_metrics
+
+    cfg, interval, layout = lake
+    history = Interval(interval.start, interval.end - DAY)
+    trained = train_metrics(cfg, history)
+    assert trained.counts["series"] == 4 and trained.outputs[0].endswith("v0001")
+    gaps = layout.read_interval("raw", "metrics/source=bitbrains", history).column("value").null_count
+    assert gaps >= 5 and trained.counts["points_without_value"] == gaps  # trace gaps are counted, not silently dropped
+
+    last_day = Interval(interval.end - DAY, interval.end)
+    scored = score_metrics(cfg, last_day)
+    table = layout.read_interval("scores", "metrics", last_day)
+    assert scored.counts["scored"] == len(table) > 200
+    assert set(table.column("model_version").to_pylist()) == {"v0001"}
+    s = table.column("score_normalized").to_numpy()
+    assert (s >= 0).all() and (s <= 100).all()
+    assert score_metrics(cfg, last_day).counts["scored"] == len(layout.read_interval("scores", "metrics", last_day))  # re-run replaces
+
+    fc = forecast_metrics(cfg, last_day)
+    points = layout.read_interval("forecasts", "demand", last_day)
+    assert fc.counts["forecast_points"] == len(points) == 4 * 24
+    p50, p90, p95 = (points.column(c).to_numpy() for c in ("p50", "p90", "p95"))
+    assert (p50 <= p90).all() and (p90 <= p95).all()
+
+    plan = plan_capacity(cfg, history)
+    rows = layout.read_interval("reports", "capacity_plans", history)
+    assert rows.schema.equals(CAPACITY_PLAN) and sorted(rows.column("resource").to_pylist()) == ["cpu", "memory"]
+    for r in rows.to_pylist():
+        assert r["current_p95"] > 0 and r["forecast_peak_p95_30d"] >= r["forecast_peak_p95_7d"] > 0  # 3d >= 1d here
+        assert r["recommended_limit"] >= r["recommended_request"] > 0 and r["recommended_replicas"] >= 1
+        assert r["status"] in {"ok", "warning", "critical"}
+    report = next(p for p in plan.outputs if p.endswith("capacity_plan.md"))
+    text = layout.fs.cat_file(report).decode()
+    assert "| status | entity |" in text and "bitbrains/vm61" in text
+    pngs = [p for p in layout.fs.ls(report.rsplit("/", 1)[0]) if p.endswith(".png")]
+    assert len(pngs) == 2 and all(layout.fs.cat_file(p)[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    for p in pngs:
+        assert p.rsplit("/", 1)[-1] in text
+
+
+def test_long_horizon_plan_keeps_daily_peaks_and_trend():
+    from opsradar.planning.capacity import CapacityInputs, long_horizon_forecast, plan_line
+
+    per_day = 288
+    t = np.arange(10 * per_day)
+    usage = 2 + np.sin(2 * np.pi * t / per_day) + 0.1 * t / per_day  # daily cycle, +0.1 cores a day
+    model_p50 = usage[-1] + np.zeros(24)
+    p50, p95 = long_horizon_forecast(model_p50, model_p50 + 0.2, usage, 30 * per_day, 300)
+    assert len(p95) == 30 * per_day and (p95 >= p50).all()
+    # Peaks recur daily and grow with the trend (0.1 a day): day 30's peak is ~2.9 above day 1's.
+    assert p50[29 * per_day:].max() - p50[:per_day].max() == pytest.approx(2.9, abs=0.05)
+    line = plan_line(CapacityInputs(usage, p50, p95, 300, capacity=6.0), [7, 30], 0.8, 0.6, 0.2, 0.03)
+    # Saturation (4.8 cores) is first reached when the rising daily peak (~4.0 today) gains ~0.8: ~8 days out.
+    assert 7 < line.days_to_saturation < 9.5 and line.status == "warning"
+    assert line.forecast_peak_p95[30] > line.forecast_peak_p95[7] > line.current_p95
+    assert line.recommended_request == pytest.approx(line.forecast_peak_p95[7] / 0.6)
+    assert line.over_provisioning_cost == pytest.approx(max(0.0, 6.0 - line.recommended_request) * 0.03 * 720)
