@@ -1,4 +1,4 @@
-"""Walking skeleton: log files -> raw Parquet -> clean (Spark) -> Elasticsearch, daily.
+"""Walking skeleton: log files -> raw Parquet -> clean (Spark) -> GX gate -> Elasticsearch, daily.
 
 Wiring only: every task runs a stage function from `opsradar.pipeline`.
 """
@@ -21,7 +21,9 @@ from opsradar.pipeline.airflow import stage_task
     tags=["opsradar", "logs"],
 )
 def opsradar_logs_skeleton():
-    stage_task("ingest_logs")() >> stage_task("clean_logs")() >> stage_task("index_events")()
+    # validate_clean_logs: GX gate; a failed suite is deterministic, so no retries.
+    (stage_task("ingest_logs")() >> stage_task("clean_logs")() >> stage_task("validate_clean_logs", retries=0)()
+     >> stage_task("index_events")())
 
 
 opsradar_logs_skeleton()
