@@ -27,9 +27,11 @@ HOUR = timedelta(hours=1)
 
 
 def as_utc(ts: datetime) -> datetime:
+    """A plain stdlib UTC datetime (Airflow's pendulum DateTimes are converted too)."""
     if ts.tzinfo is None:
         raise ValueError(f"naive datetime {ts!r}: interval bounds must be timezone-aware")
-    return ts.astimezone(timezone.utc)
+    ts = ts.astimezone(timezone.utc)
+    return datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -148,4 +150,5 @@ class Layout:
         if not dirs:
             return None
         tables = [pq.read_table(f, filesystem=self.fs) for d in dirs for f in sorted(self.fs.glob(f"{d}/*.parquet"))]
-        return pa.concat_tables(tables) if tables else None
+        # Writers differ in nullability (pyarrow vs Spark): promote to a common schema.
+        return pa.concat_tables(tables, promote_options="permissive") if tables else None

@@ -26,9 +26,8 @@ from opsradar.levels import LEVELS
 
 
 def plain_utc(ts: datetime) -> datetime:
-    """A stdlib UTC datetime (Airflow hands over pendulum DateTimes; `- timedelta` on those can drop the zone)."""
-    ts = as_utc(ts)
-    return datetime(ts.year, ts.month, ts.day, ts.hour, ts.minute, ts.second, ts.microsecond, tzinfo=timezone.utc)
+    """A stdlib UTC datetime (Airflow hands over pendulum DateTimes); see layout.as_utc."""
+    return as_utc(ts)
 
 
 def previous_interval(interval: Interval) -> Interval:
