@@ -109,11 +109,24 @@ def backfill(
     start: Annotated[str, typer.Option("--from", help="First interval start (ISO 8601)")],
     end: Annotated[str, typer.Option("--to", help="Last interval end (exclusive)")],
     step_hours: Annotated[int, typer.Option(help="Interval length in hours")] = 24,
+    stage: Annotated[Optional[list[str]], typer.Option(
+        "--stage", "-s", help="Stage(s) to run, in order (repeatable; default: ingest_logs, "
+        "ingest_metrics, clean_logs, index_events)")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Run the log stages for every interval in [from, to), without a scheduler."""
-    from opsradar.pipeline.tasks import run_stage
+    """Run stages for every interval in [from, to), oldest first, without a scheduler.
 
+    Same functions as the DAG tasks, so a backfill equals the scheduled runs; re-running
+    a range replaces exactly its intervals (ingest: see docs/ingest.md for late lines).
+    """
+    from opsradar.pipeline.tasks import STAGES, run_stage
+
+    names = [n.replace("-", "_") for n in stage] if stage else ["ingest_logs", "ingest_metrics", *[
+        n for n in STAGE_HELP if n != "ingest_logs"]]
+    unknown = [n for n in names if n not in STAGES]
+    if unknown:
+        console.print(f"[red]unknown stage(s) {unknown}; known: {', '.join(STAGES)}[/red]")
+        raise typer.Exit(2)
     starts = []
     t, stop, step = _utc(start), _utc(end), timedelta(hours=step_hours)
     while t < stop:
@@ -121,10 +134,12 @@ def backfill(
         t += step
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=console) as progress:
-        bars = {name: progress.add_task(name, total=len(starts)) for name in STAGE_HELP}
+        bars = {name: progress.add_task(name, total=len(starts)) for name in names}
         for s in starts:
-            for name in STAGE_HELP:
-                run_stage(name, s, min(s + step, stop), config)
+            for name in names:
+                summary = run_stage(name, s, min(s + step, stop), config)
+                progress.console.print(f"{name} [{summary['interval_start']}, {summary['interval_end']}): "
+                                       + ", ".join(f"{k}={v}" for k, v in sorted(summary["counts"].items())))
                 progress.advance(bars[name])
 
 

@@ -15,3 +15,37 @@ def stage_task(name: str, **task_kwargs):
         return run_stage(name, data_interval_start, data_interval_end)
 
     return run
+
+
+def lake_asset(layer: str, kind: str):
+    """The Airflow Asset a stage emits when it writes `{layer}/{kind}` (e.g. raw/logs).
+
+    Downstream DAGs schedule on it (`schedule=[lake_asset("raw", "logs")]`). The URI is
+    logical, not the storage path, so it does not depend on config at parse time.
+    """
+    from airflow.sdk import Asset
+
+    return Asset(name=f"opsradar_{layer}_{kind}", uri=f"opsradar://{layer}/{kind}")
+
+
+def ingest_task_args() -> dict:
+    """Retries with exponential backoff and the ingest pool, from `[airflow]` in the config.
+
+    Falls back to the defaults when the config cannot be read at parse time, so a bad
+    config fails the task (with a clear message) rather than the DAG import.
+    """
+    from datetime import timedelta
+
+    from opsradar.config import AirflowConfig, ConfigError, load_config
+
+    try:
+        af = load_config().airflow
+    except ConfigError:
+        af = AirflowConfig()
+    return {
+        "retries": af.retries,
+        "retry_delay": timedelta(seconds=af.retry_delay_s),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(hours=1),
+        "pool": af.ingest_pool,
+    }

@@ -7,13 +7,9 @@ and the Airflow tasks both call these.
 from __future__ import annotations
 
 import logging
-
-import fsspec
-import pyarrow as pa
+from datetime import timedelta
 
 from opsradar.config import OpsRadarConfig
-from opsradar.ingest.formats import get_format
-from opsradar.ingest.logs import ingest_log_file
 from opsradar.layout import Interval, Layout
 from opsradar.pipeline.result import StageResult
 
@@ -21,34 +17,33 @@ log = logging.getLogger(__name__)
 
 
 def ingest_logs(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
+    """Every configured log source -> raw/logs/source=<name> (+ quarantine/), for one interval.
+
+    See docs/ingest.md: formats, quarantine reasons, late lines, duplicates, bad-ratio.
+    """
+    from opsradar.ingest.logs import event_row, read_log_file
+    from opsradar.ingest.parsers import build_parser
+    from opsradar.ingest.stage import ingest_source, raise_on_failures
+    from opsradar.schemas.arrow import LOG_EVENT
+
     layout = Layout(cfg.storage.root)
     result = StageResult.begin("ingest_logs", interval)
+    failures: list[str] = []
     for source in cfg.log_sources:
-        fmt = get_format(source.format)
-        fs, _ = fsspec.core.url_to_fs(source.path)
-        files = sorted(fs.glob(source.path)) if any(c in source.path for c in "*?[") else [source.path]
-        events, bad = [], []
-        for path in files:
-            res = ingest_log_file(fs.unstrip_protocol(path), source.name, fmt, interval, tz=source.timezone, host=source.host, service=source.service)
-            events.append(res.events)
-            bad.append(res.quarantine)
-            result.add("lines_read", res.lines_read)
-            result.add("outside_interval", res.outside_interval)
-            for reason, n in res.reasons.items():
-                result.add(f"quarantined.{reason}", n)
-                log.warning("%s: %d line(s) quarantined as %s", path, n, reason)
-        if not files:
-            result.warnings.append(f"source {source.name}: no files match {source.path}")
-        dataset = f"logs/source={source.name}"
-        table = pa.concat_tables(events) if events else None
-        if table is not None:
-            result.add("events", len(table))
-            result.outputs += layout.write_interval("raw", dataset, interval, table, "timestamp",
-                                                    cfg.storage.parquet_compression, cfg.storage.row_group_rows)
-        quarantine = pa.concat_tables(bad) if bad else None
-        if quarantine is not None:
-            result.outputs += layout.write_interval("quarantine", dataset, interval, quarantine, "interval_start",
-                                                    cfg.storage.parquet_compression)
+        parser = build_parser(source)
+        tolerance = timedelta(hours=source.time_tolerance_hours)
+
+        def read(f, clock, source=source, parser=parser, tolerance=tolerance):
+            return read_log_file(f, source.name, parser, clock, tolerance, source.max_line_bytes)
+
+        def to_row(f, payload, ingest_time, source=source):
+            parsed, line_no, offset = payload
+            return event_row(parsed, f, source.name, line_no, offset, ingest_time, source.host, source.service)
+
+        failures += ingest_source(layout, cfg.storage, source, f"logs/source={source.name}", interval, result,
+                                  LOG_EVENT, ("event_id",), read, to_row, row_kind="events")
+    log.info("%s", result.summary())
+    raise_on_failures(failures, "ingest_logs")
     return result
 
 
