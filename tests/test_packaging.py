@@ -51,3 +51,11 @@ def test_cli_help_for_every_command():
         res = runner.invoke(app, [*cmd, "--help"])
         assert res.exit_code == 0, (cmd, res.output)
         assert "Usage" in res.output
+
+
+def test_great_expectations_import_does_not_exit_under_python_c():
+    # pyspark.sql.connect (pulled in by GX) sys.exit(0)s when its Connect extras are missing
+    # and __main__ has no file, which silently killed GX checks run via `python -c`.
+    out = subprocess.run([sys.executable, "-c", "import great_expectations; print('imported')"],
+                         capture_output=True, text=True)
+    assert out.stdout.strip() == "imported", out.stderr[-2000:]
