@@ -7,12 +7,14 @@ the node runs as an unprivileged system user on directories that user owns.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pwd
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -61,10 +63,11 @@ class NodeState:
     pid: int
     port: int
     home: str
+    scheme: str = "http"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
 
 class LocalNode:
@@ -75,6 +78,8 @@ class LocalNode:
         self.cache = Path(self.cfg.cache_dir).expanduser() if self.cfg.cache_dir else default_cache_dir()
         self.home = Path(home) if home else self.cache / "node"
         self.state_file = self.home / "state.json"
+        self._auth: tuple[str, str] | None = None  # set by enable_security()
+        self.ca_path: Path | None = None
 
     # -- distribution -------------------------------------------------------------
     @property
@@ -153,7 +158,8 @@ class LocalNode:
             cmd = self._drop_privileges(cmd)
         log = open(self.home / "stdout.log", "ab")
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        state = NodeState(pid=proc.pid, port=port, home=str(self.home))
+        scheme = "https" if str(args.get("xpack.security.http.ssl.enabled")).lower() == "true" else "http"
+        state = NodeState(pid=proc.pid, port=port, home=str(self.home), scheme=scheme)
         self.state_file.write_text(json.dumps(state.__dict__))
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -178,9 +184,50 @@ class LocalNode:
                 raise NodeError(f"{path} is not traversable by user {user}; choose es.local.cache_dir / a node home outside it")
         return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *cmd]
 
+    def enable_security(self, username: str, password: str) -> dict[str, str]:
+        """TLS on HTTP (a CA + node cert from elasticsearch-certutil) and a file-realm superuser.
+
+        Returns the settings to pass to start(); the CA is at `self.ca_path` for clients.
+        The password goes to elasticsearch-users on its command line, so use it for test users only.
+        """
+        dist = self.ensure_distribution()
+        conf, certs = self.home / "config", self.home / "config" / "certs"
+        if not conf.exists():
+            shutil.copytree(dist / "config", conf)
+        env = {**os.environ, "ES_JAVA_HOME": find_java_home(self.cfg.java_home), "ES_PATH_CONF": str(conf)}
+
+        def tool(name: str, *args: str) -> None:
+            proc = subprocess.run([str(dist / "bin" / name), *args], env=env, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise NodeError(f"{name} failed ({proc.returncode}): {proc.stdout[-1000:]}{proc.stderr[-1000:]}".replace(password, "***"))
+
+        if not (certs / "instance" / "instance.crt").exists():
+            certs.mkdir(parents=True, exist_ok=True)
+            tool("elasticsearch-certutil", "ca", "--pem", "--silent", "--out", str(certs / "ca.zip"))
+            zipfile.ZipFile(certs / "ca.zip").extractall(certs)
+            tool("elasticsearch-certutil", "cert", "--pem", "--silent", "--ca-cert", str(certs / "ca" / "ca.crt"),
+                 "--ca-key", str(certs / "ca" / "ca.key"), "--ip", "127.0.0.1", "--dns", "localhost", "--out", str(certs / "node.zip"))
+            zipfile.ZipFile(certs / "node.zip").extractall(certs)
+        users = conf / "users"
+        if not (users.exists() and any(line.startswith(f"{username}:") for line in users.read_text().splitlines())):
+            tool("elasticsearch-users", "useradd", username, "-p", password, "-r", "superuser")
+        self._auth, self.ca_path = (username, password), certs / "ca" / "ca.crt"
+        return {
+            "xpack.security.enabled": "true",
+            "xpack.security.http.ssl.enabled": "true",
+            "xpack.security.http.ssl.key": "certs/instance/instance.key",
+            "xpack.security.http.ssl.certificate": "certs/instance/instance.crt",
+            "xpack.security.http.ssl.certificate_authorities": "certs/ca/ca.crt",
+        }
+
     def healthy(self, url: str) -> bool:
+        request = urllib.request.Request(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s")
+        context = ssl.create_default_context(cafile=str(self.ca_path)) if url.startswith("https") and self.ca_path else None
+        if self._auth:
+            token = base64.b64encode(f"{self._auth[0]}:{self._auth[1]}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
         try:
-            with urllib.request.urlopen(f"{url}/_cluster/health?wait_for_status=yellow&timeout=1s", timeout=5) as r:
+            with urllib.request.urlopen(request, timeout=5, context=context) as r:
                 return json.load(r).get("status") in ("green", "yellow")
         except (urllib.error.URLError, OSError, ValueError):
             return False
