@@ -49,3 +49,35 @@ def ingest_task_args() -> dict:
         "max_retry_delay": timedelta(hours=1),
         "pool": af.ingest_pool,
     }
+
+
+def _airflow_settings():
+    from opsradar.config import AirflowConfig, ConfigError, load_config
+
+    try:
+        return load_config().airflow
+    except ConfigError:
+        return AirflowConfig()
+
+
+def pipeline_default_args() -> dict:
+    """Retries with exponential backoff, and pipeline-run documents for every task outcome."""
+    from datetime import timedelta
+
+    from opsradar.pipeline.callbacks import on_task_failure, on_task_success
+
+    af = _airflow_settings()
+    return {
+        "retries": af.retries,
+        "retry_delay": timedelta(seconds=af.retry_delay_s),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(hours=1),
+        "on_failure_callback": on_task_failure,
+        "on_success_callback": on_task_success,
+    }
+
+
+def gpu_task_args() -> dict:
+    """Model tasks run on GPU workers: the `gpu` queue and pool from `[airflow]`."""
+    af = _airflow_settings()
+    return {"queue": af.gpu_queue, "pool": af.gpu_pool}
