@@ -18,6 +18,9 @@ STAGES: dict[str, str] = {
     "ingest_logs": "opsradar.pipeline.logs:ingest_logs",
     "ingest_metrics": "opsradar.pipeline.metrics:ingest_metrics",
     "clean_logs": "opsradar.jobs.clean_logs:clean_logs",
+    "featurize_logs": "opsradar.jobs.featurize_logs:featurize_logs",
+    "featurize_metrics": "opsradar.jobs.featurize_metrics:featurize_metrics",
+    "featurize_entities": "opsradar.jobs.featurize_entities:featurize_entities",
     "index_events": "opsradar.pipeline.logs:index_events",
     "validate_raw_logs": "opsradar.quality.stages:validate_raw_logs",
     "validate_clean_logs": "opsradar.quality.stages:validate_clean_logs",
@@ -31,7 +34,7 @@ STAGES: dict[str, str] = {
     "forecast_metrics": "opsradar.pipeline.metrics_model:forecast_metrics",
     "plan_capacity": "opsradar.pipeline.metrics_model:plan_capacity",
 }
-SPARK_STAGES = {"clean_logs"}
+SPARK_STAGES = {"clean_logs", "featurize_logs", "featurize_metrics", "featurize_entities"}
 
 
 def run_stage(name: str, start: datetime, end: datetime, config_path: str | None = None) -> dict[str, Any]:
