@@ -13,11 +13,9 @@ backfill equals one long run. Run after featurize_logs and featurize_metrics.
 
 from __future__ import annotations
 
-import argparse
 from datetime import timedelta
 
-from opsradar.config import OpsRadarConfig, load_config
-from opsradar.features.io import utc
+from opsradar.config import OpsRadarConfig
 from opsradar.layout import Interval, Layout
 from opsradar.pipeline.result import StageResult
 from opsradar.schemas.arrow import ENTITY_WINDOW
@@ -104,15 +102,9 @@ def featurize_entities(spark, cfg: OpsRadarConfig, interval: Interval) -> StageR
 
 
 def main(argv: list[str] | None = None) -> None:
-    from opsradar.spark import spark_session
+    from opsradar.spark import run_spark_job
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--start", required=True, type=utc, help="ISO 8601 (UTC if naive)")
-    parser.add_argument("--end", required=True, type=utc, help="exclusive")
-    parser.add_argument("--config")
-    args = parser.parse_args(argv)
-    cfg = load_config(args.config)
-    print(featurize_entities(spark_session(cfg.spark), cfg, Interval(args.start, args.end)).summary())
+    run_spark_job(featurize_entities, __doc__, argv)
 
 
 if __name__ == "__main__":

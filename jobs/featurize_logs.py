@@ -12,10 +12,8 @@ Runs from the CLI (`opsradar run featurize-logs`), an Airflow task, or
 
 from __future__ import annotations
 
-import argparse
 
-from opsradar.config import OpsRadarConfig, load_config
-from opsradar.features.io import utc
+from opsradar.config import OpsRadarConfig
 from opsradar.layout import Interval, Layout
 from opsradar.pipeline.result import StageResult
 from opsradar.schemas.arrow import LOG_WINDOW
@@ -90,15 +88,9 @@ def featurize_logs(spark, cfg: OpsRadarConfig, interval: Interval) -> StageResul
 
 
 def main(argv: list[str] | None = None) -> None:
-    from opsradar.spark import spark_session
+    from opsradar.spark import run_spark_job
 
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--start", required=True, type=utc, help="ISO 8601 (UTC if naive)")
-    parser.add_argument("--end", required=True, type=utc, help="exclusive")
-    parser.add_argument("--config")
-    args = parser.parse_args(argv)
-    cfg = load_config(args.config)
-    print(featurize_logs(spark_session(cfg.spark), cfg, Interval(args.start, args.end)).summary())
+    run_spark_job(featurize_logs, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -31,3 +31,24 @@ def spark_session(cfg: SparkConfig | None = None):
     for key, value in cfg.conf.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def run_spark_job(stage, description: str | None, argv: list[str] | None = None) -> None:
+    """`spark-submit jobs/<job>.py --start ... --end ... [--config ...]` for a Spark stage."""
+    import argparse
+    from datetime import datetime, timezone
+
+    from opsradar.config import load_config
+    from opsradar.layout import Interval
+
+    def utc(value: str) -> datetime:
+        ts = datetime.fromisoformat(value)
+        return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--start", required=True, type=utc, help="ISO 8601 (UTC if naive)")
+    parser.add_argument("--end", required=True, type=utc, help="exclusive")
+    parser.add_argument("--config")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.config)
+    print(stage(spark_session(cfg.spark), cfg, Interval(args.start, args.end)).summary())

@@ -28,30 +28,9 @@ def lake_asset(layer: str, kind: str):
     return Asset(name=f"opsradar_{layer}_{kind}", uri=f"opsradar://{layer}/{kind}")
 
 
-def ingest_task_args() -> dict:
-    """Retries with exponential backoff and the ingest pool, from `[airflow]` in the config.
-
-    Falls back to the defaults when the config cannot be read at parse time, so a bad
-    config fails the task (with a clear message) rather than the DAG import.
-    """
-    from datetime import timedelta
-
-    from opsradar.config import AirflowConfig, ConfigError, load_config
-
-    try:
-        af = load_config().airflow
-    except ConfigError:
-        af = AirflowConfig()
-    return {
-        "retries": af.retries,
-        "retry_delay": timedelta(seconds=af.retry_delay_s),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(hours=1),
-        "pool": af.ingest_pool,
-    }
-
-
 def _airflow_settings():
+    """`[airflow]` from the config; the defaults when it cannot be read at parse time, so a
+    bad config fails the task (with a clear message) rather than the DAG import."""
     from opsradar.config import AirflowConfig, ConfigError, load_config
 
     try:
@@ -60,18 +39,29 @@ def _airflow_settings():
         return AirflowConfig()
 
 
-def pipeline_default_args() -> dict:
-    """Retries with exponential backoff, and pipeline-run documents for every task outcome."""
+def _retry_args(af) -> dict:
     from datetime import timedelta
 
-    from opsradar.pipeline.callbacks import on_task_failure, on_task_success
-
-    af = _airflow_settings()
     return {
         "retries": af.retries,
         "retry_delay": timedelta(seconds=af.retry_delay_s),
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(hours=1),
+    }
+
+
+def ingest_task_args() -> dict:
+    """Retries with exponential backoff and the ingest pool, from `[airflow]` in the config."""
+    af = _airflow_settings()
+    return {**_retry_args(af), "pool": af.ingest_pool}
+
+
+def pipeline_default_args() -> dict:
+    """Retries with exponential backoff, and pipeline-run documents for every task outcome."""
+    from opsradar.pipeline.callbacks import on_task_failure, on_task_success
+
+    return {
+        **_retry_args(_airflow_settings()),
         "on_failure_callback": on_task_failure,
         "on_success_callback": on_task_success,
     }
