@@ -28,12 +28,15 @@ def test_clean_dedups_normalises_and_reruns_identically(spark, shared_data, tmp_
     layout.write_interval("raw", "logs/source=HDFS", DAY, pa.concat_tables([raw, dup]), "timestamp")
 
     first = clean_logs(spark, cfg, DAY)
-    assert first.counts == {"events_in": 975, "events_out": 965, "duplicates_removed": 10}
+    assert {k: first.counts[k] for k in ("events_in", "events_out", "duplicates_removed")} == {
+        "events_in": 975, "events_out": 965, "duplicates_removed": 10}
     out = layout.read_interval("clean", "logs/source=HDFS", DAY)
     assert out.num_rows == 965
     assert set(out.column("level").to_pylist()) <= {"INFO", "WARN", "ERROR", "UNKNOWN"}
     assert sorted(out.column("event_id").to_pylist()) == sorted(raw.column("event_id").to_pylist())
 
     again = clean_logs(spark, cfg, DAY)
-    assert again.counts == first.counts
+    stable = {k: v for k, v in first.counts.items() if k not in ("templates_created", "mined_messages")}
+    assert {k: again.counts[k] for k in stable} == stable
+    assert again.counts["templates_created"] == 0 and again.counts["mined_messages"] == 0
     assert layout.read_interval("clean", "logs/source=HDFS", DAY).sort_by("event_id").equals(out.sort_by("event_id"))
