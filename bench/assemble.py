@@ -15,7 +15,9 @@ Regenerate this file with `.venv/bin/python bench/assemble.py` after running ben
 def main() -> None:
     parts = [HEADER]
     for result in sorted((HERE / "results").glob("*.md")):
-        parts.append(result.read_text(encoding="utf-8").strip())
+        text = result.read_text(encoding="utf-8").strip()
+        # Each result file is its own document: nest its headings one level down.
+        parts.append("\n".join("#" + line if line.startswith("#") else line for line in text.splitlines()))
     (HERE.parent / "BENCHMARKS.md").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
 
 

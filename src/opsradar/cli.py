@@ -81,7 +81,7 @@ def es_status(config: ConfigOpt = None) -> None:
 # -- stages -----------------------------------------------------------------------
 STAGE_HELP = {
     "ingest_logs": "Parse configured log files into raw Parquet (bad lines quarantined).",
-    "clean_logs": "Spark: raw -> clean log events (levels, trimming, dedup).",
+    "clean_logs": "Spark: raw -> clean log events (levels, dedup, masking, template ids from the miner).",
     "index_events": "Bulk-index clean events into Elasticsearch (idempotent ids).",
 }
 
