@@ -88,6 +88,20 @@ def test_scores_are_streaming_and_flag_a_spike_with_its_driver(univariate, nab_v
     np.testing.assert_allclose(again.score[:spike_at + 1], scored.score[:spike_at + 1])
 
 
+def test_gap_filled_history_is_neither_scored_nor_used_for_the_scale(univariate, nab_values):
+    """A series whose first 300 steps are a gap filled with its first value (as score_metrics
+    does for a lookback reaching before the data): without the observed mask the flat filled
+    stretch gives a near-zero robust scale and ordinary points get flagged."""
+    real = nab_values[0][:700]
+    x = np.concatenate([np.full(300, real[0]), real])
+    observed = np.concatenate([np.zeros(300, bool), np.ones(len(real), bool)])
+    masked = score_series(univariate, x, step=8, observed=observed)
+    assert masked.score[:300].max() == 0 and np.isnan(masked.z[:300]).all()
+    unmasked = score_series(univariate, x, step=8)
+    assert (masked.score[300:] >= 60).mean() < 0.02
+    assert (unmasked.score[300:] >= 60).mean() > (masked.score[300:] >= 60).mean()
+
+
 def test_calibration_and_likelihood_helpers():
     assert tail_score(np.array([0.0]))[0] == pytest.approx(0.0)
     assert tail_score(np.array([3.0]))[0] == pytest.approx(25.7, abs=0.1)  # -10 log10(0.0027)

@@ -33,6 +33,7 @@ def test_skeleton_dag_end_to_end_and_rerun(airflow_home, es_node, shared_data, t
     es = connect(cfg.es)
     total, hits = search_events(es, index_prefix, "PacketResponder", None, None, size=3)
     assert total > 0 and all("PacketResponder" in h["message"] for h in hits)
+    assert all(h["opsradar"]["template_id"] and "PacketResponder" in h["opsradar"]["template"] for h in hits)
     count = es.count(index=f"{index_prefix}-events")["count"]
     assert count == 965  # events of 2008-11-10 in the HDFS sample
     ids = sorted(h["_id"] for h in es.search(index=f"{index_prefix}-events", size=1000, _source=False)["hits"]["hits"])

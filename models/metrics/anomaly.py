@@ -12,6 +12,7 @@ tail probability of z (Bonferroni-combined over channels), capped at 100: 13 ~ |
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,16 +50,25 @@ def tail_score(z: np.ndarray, n_channels: int = 1) -> np.ndarray:
 
 
 def score_series(predictor: MetricPredictor, values: np.ndarray, step: int | None = None, scale_window: int = 1024,
-                 channel_names: list[str] | None = None) -> AnomalyScores:
-    """Score every point of a (time, channels) array from its past (see the module docstring)."""
+                 channel_names: list[str] | None = None, observed: np.ndarray | None = None) -> AnomalyScores:
+    """Score every point of a (time, channels) array from its past (see the module docstring).
+
+    `observed` (same shape, bool) marks real points when `values` has gaps filled in: filled
+    points are never scored nor used for the robust scale, and a forecast origin needs at
+    least half of its context observed (a filled, flat history would make every residual
+    look huge against a near-zero scale)."""
     x = np.asarray(values, dtype=np.float32)
     x = x[:, None] if x.ndim == 1 else x
     T, C = x.shape
+    seen_mask = np.ones((T, C), dtype=bool) if observed is None else np.asarray(observed, dtype=bool).reshape(T, C)
     L, H = predictor.config.context_length, predictor.config.prediction_length
     step = min(step or H, H)
     nan = np.full((T, C), np.nan)
     p50, p90, p95, z = nan.copy(), nan.copy(), nan.copy(), nan.copy()
     origins = np.arange(L, T, step)
+    if observed is not None and len(origins):
+        coverage = np.concatenate([np.zeros((1, C)), np.cumsum(seen_mask, axis=0)])
+        origins = origins[((coverage[origins] - coverage[origins - L]) >= L / 2).all(axis=1)]
     if len(origins):
         contexts = np.stack([x[o - L:o] for o in origins])
         if predictor.config.num_channels == 1 and C > 1:  # channel-independent model: one channel per row
@@ -69,9 +79,13 @@ def score_series(predictor: MetricPredictor, values: np.ndarray, step: int | Non
         for k, o in enumerate(origins):
             n = min(step, T - o)
             p50[o:o + n], p90[o:o + n], p95[o:o + n] = q[0.5][k, :n], q[0.9][k, :n], q[0.95][k, :n]
-    resid = np.abs(x - p50)
+    resid = np.where(seen_mask, np.abs(x - p50), np.nan)
     # Floor the scale so a perfectly flat history does not turn rounding noise into alarms.
-    floor = 1e-3 * (np.nanstd(x[: max(L, 1)], axis=0) + np.abs(np.nanmedian(x[: max(L, 1)], axis=0))) + 1e-9
+    first = int(origins[0]) if len(origins) else L
+    history = np.where(seen_mask, x, np.nan)[max(first - L, 0): max(first, 1)]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channel: no floor beyond the epsilon
+        floor = np.nan_to_num(1e-3 * (np.nanstd(history, axis=0) + np.abs(np.nanmedian(history, axis=0)))) + 1e-9
     for o in origins:
         past = resid[max(L, o - scale_window):o]
         n = min(step, T - o)
@@ -80,7 +94,7 @@ def score_series(predictor: MetricPredictor, values: np.ndarray, step: int | Non
             if len(seen) < MIN_RESIDUALS:
                 continue
             scale = max(MAD_TO_SIGMA * float(np.median(seen)), float(floor[c]))
-            z[o:o + n, c] = (x[o:o + n, c] - p50[o:o + n, c]) / scale
+            z[o:o + n, c] = np.where(seen_mask[o:o + n, c], (x[o:o + n, c] - p50[o:o + n, c]) / scale, np.nan)
     zf = np.nan_to_num(z, nan=0.0)
     channel_score = tail_score(zf)
     total = tail_score(np.max(np.abs(zf), axis=1), n_channels=C)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+log = logging.getLogger(__name__)
 
 
 def dags_folder() -> Path:
@@ -63,6 +65,12 @@ def test_dag_in_process(dag_id: str, logical_date: datetime) -> dict:
     dag = bag.get_dag(dag_id)
     if dag is None:
         raise KeyError(f"no DAG {dag_id!r} in {os.environ['AIRFLOW__CORE__DAGS_FOLDER']}")
+    if getattr(dag, "deadline", None):
+        # Airflow 3.3's dag.test() cannot finish a run of a DAG with a DeadlineAlert: DagRun.update_state
+        # looks the alert up by id but gets the in-memory definition ("'dict' object has no attribute
+        # 'hex'"). The scheduler path is unaffected, so only local test runs go without the alert.
+        log.warning("dag.test(): %s's deadline alert is not evaluated in local test runs (Airflow 3.3 limitation)", dag_id)
+        dag.deadline = None
     dag_run = dag.test(logical_date=logical_date)
     tis = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     return {

@@ -211,38 +211,30 @@ def main() -> None:
 
 
 @app.command("demo")
-def demo(workdir: Annotated[str, typer.Option(help="Where the demo keeps its lake and Airflow home")] = "var/demo") -> None:
-    """Run the whole demo: start ES, run the DAG for a sample day, print a search."""
-    import os
+def demo(
+    workdir: Annotated[str, typer.Option(help="Where the demo keeps its data, lake and Airflow home")] = "var/demo",
+    loghub: Annotated[bool, typer.Option("--loghub", help="The walking skeleton on a Loghub sample day instead")] = False,
+    days: Annotated[int, typer.Option(min=2, help="Synthetic days (day 1 is training history)")] = 3,
+    scale: Annotated[float, typer.Option(min=0.01, help="Synthetic log volume (1.0 is ~65k lines/day)")] = 0.3,
+    seed: Annotated[int, typer.Option(min=0, help="Generator seed")] = 3,
+) -> None:
+    """Run the demo: synthetic incidents -> full pipeline DAG -> anomalies in ES -> printed search and capacity outlook."""
     from pathlib import Path
 
-    from opsradar.airflow_harness import run_dag
     from opsradar.config import load_config
-    from opsradar.demo import DEMO_DAY_END, write_demo_config
-    from opsradar.es.client import connect
     from opsradar.es.node import LocalNode
-    from opsradar.es.search import search_events
 
     work = Path(workdir).resolve()
     work.mkdir(parents=True, exist_ok=True)
     with console.status("starting Elasticsearch..."):
         state = LocalNode(load_config().es.local).start()
     console.print(f"[green]✓[/green] Elasticsearch at {state.url}")
-    config_path = write_demo_config(work, state.url)
-    os.environ["OPSRADAR_CONFIG"] = str(config_path)
-    with console.status("running DAG opsradar_logs_skeleton with dag.test() (ingest -> Spark clean -> index)..."):
-        summary = run_dag("opsradar_logs_skeleton", DEMO_DAY_END, home=work / "airflow",
-                          extra_env={"OPSRADAR_CONFIG": str(config_path)}, log_file=work / "dag-run.log")
-    console.print(f"[green]✓[/green] DAG run {summary['state']}: interval [{summary['data_interval_start']}, "
-                  f"{summary['data_interval_end']}), tasks {summary['tasks']} (log: {work / 'dag-run.log'})")
-    cfg = load_config(config_path)
-    query = "exception OR error OR terminating"
-    total, hits = search_events(connect(cfg.es), cfg.es.index_prefix, query, None, None, size=5)
-    table = Table(title=f"Elasticsearch: {total} event(s) match {query!r}")
-    for col in ("@timestamp", "source", "level", "message"):
-        table.add_column(col, overflow="fold")
-    for h in hits:
-        table.add_row(h["@timestamp"], h["opsradar"]["source"], h["log"]["level"], h["message"][:120])
-    Console().print(table)
-    console.print(f"Try: [bold].venv/bin/opsradar search events 'blk_*' -c {config_path}[/bold]; stop ES with "
-                  f"[bold].venv/bin/opsradar es stop[/bold]")
+    if loghub:
+        from opsradar.demo import run_loghub_demo
+
+        run_loghub_demo(work, state.url, console)
+    else:
+        from opsradar.demo import run_synthetic_demo
+
+        run_synthetic_demo(work, state.url, console, days=days, scale=scale, seed=seed)
+    console.print("Stop Elasticsearch with [bold].venv/bin/opsradar es stop[/bold]")

@@ -319,6 +319,7 @@ class CapacityResourceConfig(_Section):
 
     usage_metric: str = Field(description="METRIC_POINT.metric with the usage (e.g. cpu.usage in cores)")
     capacity_metric: str | None = Field(None, description="Metric with today's allocation (request/provisioned); unset: none")
+    capacity: float | None = Field(None, gt=0, description="Fixed capacity when there is no capacity_metric (e.g. 100 for percent)")
     unit: str = "1"
     cost_per_unit_hour: float = Field(0.0, ge=0, description="Price of one unit for one hour (over/under-provisioning cost)")
     saturation_threshold: float = Field(0.8, gt=0, le=1, description="Share of capacity that counts as saturated")

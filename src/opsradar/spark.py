@@ -21,6 +21,7 @@ def spark_session(cfg: SparkConfig | None = None):
         .config("spark.default.parallelism", str(cfg.shuffle_partitions))
         .config("spark.driver.memory", cfg.driver_memory)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")  # our own progress bars show stages
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.sql.adaptive.skewJoin.enabled", "true")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")

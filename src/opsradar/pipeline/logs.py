@@ -57,7 +57,8 @@ def _event_document(row: dict) -> dict:
         "process": {"pid": row["pid"]} if row["pid"] else None,
         "message": row["message"],
         "labels": dict(row["labels"] or []),
-        "opsradar": {"source": row["source"], "line_no": row["line_no"]},
+        "opsradar": {"source": row["source"], "line_no": row["line_no"],
+                     **{k: row[k] for k in ("template_id", "template") if row.get(k)}},
     }
 
 

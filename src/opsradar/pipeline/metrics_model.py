@@ -169,7 +169,8 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
         for (source, entity), group in by_entity.items():
             matrix = np.stack([s.values for s in group], axis=1)
             scored = score_series(predictor, np.stack([_fill(c) for c in matrix.T], axis=1), step=m.score_step,
-                                  scale_window=m.scale_window, channel_names=[s.metric for s in group])
+                                  scale_window=m.scale_window, channel_names=[s.metric for s in group],
+                                  observed=np.isfinite(matrix))
             times = group[0].times
             for t in np.nonzero((times >= np.datetime64(interval.start.replace(tzinfo=None))) & np.isfinite(matrix).any(axis=1))[0]:
                 if not np.isfinite(scored.z[t]).any():
@@ -265,7 +266,7 @@ def plan_capacity(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
                 continue
             cap_series = series.get((source, entity, rc.capacity_metric)) if rc.capacity_metric else None
             cap_values = cap_series.values[np.isfinite(cap_series.values)] if cap_series is not None else np.array([])
-            capacity = float(cap_values[-1]) if len(cap_values) else None
+            capacity = float(cap_values[-1]) if len(cap_values) else rc.capacity
             hist = _fill(s.values)
             ctx = hist[-m.context_length:] if len(hist) >= m.context_length else np.concatenate([np.full(m.context_length - len(hist), hist[0]), hist])
             m50, m95 = _forecast_fn(predictor)(ctx)

@@ -141,6 +141,15 @@ def load_predictor(cfg: OpsRadarConfig, version: str | None = None):
     return predictor, folder.name
 
 
+def entity_field(entity: str | None, key: str) -> str | None:
+    """`host` / `service` out of a window's canonical entity (`host=api-1,service=api`)."""
+    for part in (entity or "").split(","):
+        name, sep, value = part.partition("=")
+        if sep and name == key:
+            return value or None
+    return None
+
+
 def score_rows(predictor, version: str, model_name: str, batch: pa.RecordBatch, texts: dict[str, str], batch_size: int) -> pa.Table:
     """ANOMALY_SCORE rows for one batch of LOG_WINDOW rows."""
     cols = batch.to_pydict()
@@ -152,7 +161,8 @@ def score_rows(predictor, version: str, model_name: str, batch: pa.RecordBatch, 
               for g, ne in zip(cols["grouping"], cols["n_events"])]
     data: dict[str, Any] = {
         "family": [FAMILY] * n, "window_id": cols["window_id"], "source": cols["source"], "entity": cols["entity"],
-        "host": [None] * n, "service": [None] * n, "window_start": cols["window_start"], "window_end": cols["window_end"],
+        "host": [entity_field(e, "host") for e in cols["entity"]],
+        "service": [entity_field(e, "service") for e in cols["entity"]], "window_start": cols["window_start"], "window_end": cols["window_end"],
         "score": [w.raw for w in scored], "score_normalized": [w.score for w in scored], "is_anomaly": [w.is_anomaly for w in scored],
         "threshold": [50.0] * n, "model_name": [model_name] * n, "model_version": [version] * n,
         "top_templates": tops, "example_lines": [list(e or [])[:5] for e in cols.get("example_lines", [None] * n)],
