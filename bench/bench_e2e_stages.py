@@ -86,12 +86,6 @@ Baseline: the 1-day run in the same invocation; ratio = {big['days']}-day / 1-da
 |---|---:|---:|---:|
 """ + "\n".join(rows) + """
 
-What limits throughput here: the Spark stages pay a fixed cost per interval (job planning,
-small-file reads and writes) that dominates at this volume, so their per-day cost is
-roughly flat and total cost grows linearly with the number of intervals; ingest is
-single-threaded Python per source (parallel across sources/Celery workers); scoring is
-CPU-bound model inference (GPU workers take it); the sink is bounded by Elasticsearch
-bulk throughput (see the sink benchmark).
 """
 
 

@@ -65,15 +65,8 @@ def run_loghub_demo(work: Path, es_url: str, console) -> None:
 def run_synthetic_demo(work: Path, es_url: str, console, days: int = 3, scale: float = 0.3, seed: int = 3) -> dict:
     """Synthetic incidents -> history + training -> opsradar_pipeline DAG per day -> capacity plan ->
     top anomalies from Elasticsearch, alerts vs ground truth, capacity outlook."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from opsradar.config import load_config
-    from opsradar.es.client import connect
-    from opsradar.es.search import search_anomalies
     from opsradar.synth import pipeline as sp
 
-    out = Console()
     _log_to_file(work / "demo.log")
     run = sp.SyntheticRun(work, days=days, scale=scale, seed=seed)
     with console.status(f"generating {days} days of synthetic logs and metrics with injected incidents..."):
@@ -89,16 +82,32 @@ def run_synthetic_demo(work: Path, es_url: str, console, days: int = 3, scale: f
             console.print(f"[green]✓[/green] DAG opsradar_pipeline [{s['data_interval_start']}, {s['data_interval_end']}): "
                           f"{s['state']}, {len(s['tasks'])} tasks")
         report = sp.run_capacity_plan(run, lambda msg: status.update(msg))
+    return print_synthetic_results(run, report, console)
+
+
+def print_synthetic_results(run, report: str, console) -> dict:
+    """What the demo prints, all read back from Elasticsearch (re-runnable on a finished demo)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from opsradar.config import load_config
+    from opsradar.es.client import connect
+    from opsradar.es.search import search_anomalies
+    from opsradar.synth import pipeline as sp
+
+    out = Console()
+    days = run.days
     cfg = load_config(run.config_path)
     es = connect(cfg.es)
     since, until = run.day(1)[0], run.day(days - 1)[1]
     threshold = cfg.kibana.anomaly_threshold
-    total, hits = search_anomalies(es, cfg.es.index_prefix, since, until, min_score=threshold, size=3)
-    out.print(f"Elasticsearch: {total} anomalous windows with score >= {threshold:.0f}; the top one explains itself:")
-    if hits:
-        top = hits[0]["opsradar"]
-        out.print({k: top.get(k) for k in ("family", "entity", "score_normalized", "model", "top_templates", "drivers",
-                                            "example_lines") if top.get(k) is not None})
+    for family in ("log", "metric"):
+        total, hits = search_anomalies(es, cfg.es.index_prefix, since, until, min_score=threshold, family=family, size=1)
+        out.print(f"Elasticsearch: {total} {family} windows scored >= {threshold:.0f}; the top one explains itself:")
+        if hits:
+            top = hits[0]["opsradar"]
+            out.print({k: top.get(k) for k in ("entity", "window", "score_normalized", "model", "top_templates", "drivers",
+                                                "example_lines") if top.get(k) is not None})
     result = sp.evaluate(run, es, cfg.es.index_prefix, threshold)
     table = Table(title=f"Alerts (windows >= {threshold:.0f} merged per host), from Elasticsearch")
     for col in ("start (UTC)", "end", "host", "from", "score", "why"):
