@@ -8,6 +8,11 @@ need_apt=()
 command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
+# Test-only: Debian's docker-compose 1.29 (`config` is the compose file's second check besides the
+# JSON schema). Installed only where apt is ours to use; elsewhere those two tests skip.
+if ! command -v docker-compose >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  need_apt+=(docker-compose)
+fi
 if ((${#need_apt[@]})); then
   if [ "$(id -u)" = 0 ]; then
     echo "bootstrap: installing ${need_apt[*]} (apt)"

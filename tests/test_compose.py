@@ -387,7 +387,7 @@ def _docker_compose_1_29() -> list[str] | None:
 DC129 = _docker_compose_1_29()
 needs_dc129 = pytest.mark.skipif(
     DC129 is None, reason=f"Debian's docker-compose 1.29 is neither on PATH nor unpacked in {DC129_HOME}; "
-                          "scripts/bootstrap.sh does not provide it, so only the JSON-schema check runs")
+                          "scripts/bootstrap.sh installs it only as root with apt, so only the JSON-schema check runs")
 
 
 def _dc129_config(folder: Path) -> subprocess.CompletedProcess:

@@ -67,9 +67,8 @@ class LogFormat:
         return naive.replace(tzinfo=tz).astimezone(timezone.utc)
 
 
-@cache
-def loghub_formats() -> dict[str, LogFormat]:
-    data = tomllib.loads(schema_path("formats", "loghub.toml").read_text(encoding="utf-8"))
+def _formats_file(file: str) -> dict[str, LogFormat]:
+    data = tomllib.loads(schema_path("formats", file).read_text(encoding="utf-8"))
     return {
         name: LogFormat(name=name, format=spec["format"], timestamp=tuple(spec["timestamp"]),
                         time_format=spec["time_format"], label_field=spec.get("label_field"))
@@ -77,10 +76,22 @@ def loghub_formats() -> dict[str, LogFormat]:
     }
 
 
+@cache
+def loghub_formats() -> dict[str, LogFormat]:
+    return _formats_file("loghub.toml")
+
+
+@cache
+def other_formats() -> dict[str, LogFormat]:
+    """Named formats of the other schemas/formats/*.toml files (e.g. the synthetic generator's)."""
+    return _formats_file("synth.toml")
+
+
 def get_format(name: str) -> LogFormat:
-    """`loghub:HDFS` (or just `HDFS`) -> its LogFormat."""
+    """`loghub:HDFS` (or just `HDFS`), or a named format of another formats file -> its LogFormat."""
     key = name.split(":", 1)[1] if name.startswith("loghub:") else name
-    formats = loghub_formats()
+    formats = loghub_formats() | (other_formats() if not name.startswith("loghub:") else {})
     if key not in formats:
-        raise KeyError(f"unknown log format {name!r}; known: {', '.join('loghub:' + k for k in formats)}")
+        raise KeyError(f"unknown log format {name!r}; known: {', '.join('loghub:' + k for k in loghub_formats())}, "
+                       f"{', '.join(other_formats())}")
     return formats[key]
