@@ -253,7 +253,7 @@ def plan_capacity(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
     table = read_points(cfg, interval)
     series = {(s.source, s.entity, s.metric): s for s in (to_series(table, interval, m.step_seconds) if table is not None else [])}
     layout = Layout(cfg.storage.root)
-    plan_date = interval.start
+    plan_date = max(interval.start, interval.end - timedelta(days=1))  # a multi-day run plans as of its last day
     report_dir = Path(tempfile.mkdtemp(prefix="opsradar-plan-"))
     horizon_steps = int(max(m.plan_horizon_days) * 86400 / m.step_seconds)
     rows, sections = [], []
