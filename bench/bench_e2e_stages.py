@@ -70,7 +70,7 @@ def render(results: list[dict], command: str, scale: float) -> str:
     ta, tb = sum(base["stages_s"].values()), sum(big["stages_s"].values())
     rows.append(f"| **all scored-day stages** | **{ta:.1f}** | **{tb:.1f}** | **{tb / ta:.2f}** |")
     train = " / ".join(f"{k} {v:.1f}s" for k, v in big["history_and_training_s"].items() if k.startswith("train"))
-    return f"""## Pipeline stage times: 1 day vs 7 days (synthetic data)
+    return f"""# Pipeline stage times: 1 day vs 7 days (synthetic data)
 
 Command: `{command}`
 Machine: {platform.machine()} {os.cpu_count()}-core VM, 24 GiB, no GPU (Python {platform.python_version()}, Spark local[2], CPU models)
