@@ -12,6 +12,7 @@ from pathlib import Path
 
 DEMO_SYSTEMS = {"HDFS": "hdfs", "BGL": "bgl", "Hadoop": "hadoop", "Spark": "spark", "Zookeeper": "zookeeper", "OpenSSH": "sshd"}
 DEMO_DAY_END = datetime(2008, 11, 11, tzinfo=timezone.utc)  # the run covers 2008-11-10 (HDFS sample)
+DEMO_PREFIX = "opsradar-demo-synth"  # the synthetic demo's indices (the Loghub demo uses opsradar-demo)
 
 
 def data_dir() -> Path:
@@ -69,9 +70,10 @@ def run_synthetic_demo(work: Path, es_url: str, console, days: int = 3, scale: f
 
     _log_to_file(work / "demo.log")
     run = sp.SyntheticRun(work, days=days, scale=scale, seed=seed)
+    _reset(work, es_url, DEMO_PREFIX)
     with console.status(f"generating {days} days of synthetic logs and metrics with injected incidents..."):
         sp.generate_data(run)
-    sp.write_config(run, es_url, "opsradar-demo")
+    sp.write_config(run, es_url, DEMO_PREFIX)
     console.print(f"[green]✓[/green] data in {run.data} (ground truth: {run.truth_path}); config {run.config_path}")
     os.environ["OPSRADAR_CONFIG"] = str(run.config_path)
     with console.status("...") as status:
@@ -136,6 +138,19 @@ def print_synthetic_results(run, report: str, console) -> dict:
     return result
 
 
+def _reset(work: Path, es_url: str, prefix: str) -> None:
+    """The demo starts clean: its own lake and its own `opsradar-demo-synth-*` indices only."""
+    import shutil
+
+    from elasticsearch import Elasticsearch
+
+    shutil.rmtree(work / "lake", ignore_errors=True)
+    es = Elasticsearch(es_url, request_timeout=60)
+    indices = es.indices.get(index=f"{prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+    if indices:
+        es.indices.delete(index=",".join(indices))
+
+
 def _log_to_file(path: Path) -> None:
     """Stage logs (INFO) go to a file; the terminal keeps warnings and the demo's own lines."""
     import logging
@@ -153,10 +168,14 @@ def _log_to_file(path: Path) -> None:
 def _print_capacity_outlook(es, prefix: str, out) -> None:
     from rich.table import Table
 
-    resp = es.search(index=f"{prefix}-capacity-plans*", size=50, ignore_unavailable=True, allow_no_indices=True,
-                     sort=[{"opsradar.capacity.days_to_saturation": {"order": "asc", "missing": "_last"}}],
-                     query={"match_all": {}})
-    table = Table(title="Capacity outlook (from Elasticsearch)")
+    index = f"{prefix}-capacity-plans*"
+    latest = es.search(index=index, size=1, sort=[{"@timestamp": "desc"}], ignore_unavailable=True, allow_no_indices=True)
+    if not latest["hits"]["hits"]:
+        return
+    day = latest["hits"]["hits"][0]["_source"]["@timestamp"]
+    resp = es.search(index=index, size=100, sort=[{"opsradar.capacity.days_to_saturation": {"order": "asc", "missing": "_last"}}],
+                     query={"term": {"@timestamp": day}})
+    table = Table(title=f"Capacity outlook as of {day[:10]} (from Elasticsearch)")
     for col in ("host", "resource", "status", "p95 now", "p95 peak 7d", "days to saturation"):
         table.add_column(col)
     for h in resp["hits"]["hits"]:
