@@ -38,24 +38,16 @@ def run_size(days: int, scale: float, es_url: str, progress: Progress) -> dict:
     sp.write_config(run, es_url, f"bench-e2e-{days}d")
     os.environ["OPSRADAR_CONFIG"] = str(run.config_path)
     lines = sum(1 for f in (run.data / "logs").rglob("*.log") for _ in open(f, "rb"))
-    task = progress.add_task(f"{days} day(s)", total=len(sp.STAGES_HISTORY) + len(sp.STAGES_TRAIN) + days * len(SCORED_STAGES))
-    timings: dict[str, float] = {}
-
-    def timed(name: str, start, end) -> None:
-        t = time.perf_counter()
-        run_stage(name, start, end, str(run.config_path))
-        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t
-        progress.advance(task)
-
-    history = {}
-    for name in (*sp.STAGES_HISTORY, *sp.STAGES_TRAIN):
-        t = time.perf_counter()
-        run_stage(name, *run.day(0), str(run.config_path))
-        history[name] = time.perf_counter() - t
-        progress.advance(task)
+    task = progress.add_task(f"{days} day(s)", total=1 + days * len(SCORED_STAGES))
+    sp.run_history_and_train(run)
+    history, run.stage_seconds = run.stage_seconds, {}
+    progress.advance(task)
     for k in range(1, days + 1):
+        start, end = run.day(k)
         for name in SCORED_STAGES:
-            timed(name, *run.day(k))
+            sp.timed_stage(run, name, lambda name=name: run_stage(name, start, end, str(run.config_path)))
+            progress.advance(task)
+    timings = run.stage_seconds
     shutil.rmtree(work, ignore_errors=True)
     return {"days": days, "log_lines_scored_days": int(lines * days / (days + 1)), "generate_s": gen_s,
             "history_and_training_s": history, "stages_s": timings}

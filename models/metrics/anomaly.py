@@ -83,7 +83,7 @@ def score_series(predictor: MetricPredictor, values: np.ndarray, step: int | Non
     # Floor the scale so a perfectly flat history does not turn rounding noise into alarms.
     first = int(origins[0]) if len(origins) else L
     history = np.where(seen_mask, x, np.nan)[max(first - L, 0): max(first, 1)]
-    with np.errstate(all="ignore"), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channel: no floor beyond the epsilon
         floor = np.nan_to_num(1e-3 * (np.nanstd(history, axis=0) + np.abs(np.nanmedian(history, axis=0)))) + 1e-9
     for o in origins:

@@ -84,7 +84,8 @@ def loghub_formats() -> dict[str, LogFormat]:
 @cache
 def other_formats() -> dict[str, LogFormat]:
     """Named formats of the other schemas/formats/*.toml files (e.g. the synthetic generator's)."""
-    return _formats_file("synth.toml")
+    files = sorted(f.name for f in schema_path("formats").glob("*.toml") if f.name != "loghub.toml")
+    return {name: fmt for file in files for name, fmt in _formats_file(file).items()}
 
 
 def get_format(name: str) -> LogFormat:

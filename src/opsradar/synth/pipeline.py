@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from opsradar.synth.truth import Detection, TruthScore, load_incidents, score_detections
+from opsradar.synth.truth import Detection, TruthScore, load_incidents, parse_utc, score_detections
 
 START = datetime(2026, 1, 5, tzinfo=timezone.utc)
 STAGES_HISTORY = ("ingest_logs", "ingest_metrics", "clean_logs", "featurize_logs", "featurize_metrics")
@@ -116,7 +116,8 @@ def generate_data(run: SyntheticRun) -> None:
              incidents_per_kind=max(1, math.ceil((run.days - 1) / 3)), warmup_hours=24.0)
 
 
-def _timed(run: SyntheticRun, name: str, fn: Callable[[], dict]) -> dict:
+def timed_stage(run: SyntheticRun, name: str, fn: Callable[[], dict]) -> dict:
+    """Run `fn` and add its wall seconds to `run.stage_seconds[name]`."""
     t0 = time.monotonic()
     out = fn()
     run.stage_seconds[name] = run.stage_seconds.get(name, 0.0) + time.monotonic() - t0
@@ -129,7 +130,7 @@ def run_history_and_train(run: SyntheticRun, progress: Callable[[str], None] = l
     start, end = run.day(0)
     for name in (*STAGES_HISTORY, *STAGES_TRAIN):
         progress(f"history day {start:%Y-%m-%d}: {name}")
-        _timed(run, name, lambda name=name: run_stage(name, start, end, str(run.config_path)))
+        timed_stage(run, name, lambda name=name: run_stage(name, start, end, str(run.config_path)))
 
 
 def run_pipeline_days(run: SyntheticRun, progress: Callable[[str], None] = lambda _: None) -> None:
@@ -140,7 +141,7 @@ def run_pipeline_days(run: SyntheticRun, progress: Callable[[str], None] = lambd
     for k in range(1, run.days):
         start, end = run.day(k)
         progress(f"DAG opsradar_pipeline for {start:%Y-%m-%d}")
-        summary = _timed(run, "opsradar_pipeline", lambda end=end: run_dag(
+        summary = timed_stage(run, "opsradar_pipeline", lambda end=end: run_dag(
             "opsradar_pipeline", end, home=run.workdir / "airflow", extra_env=env, log_file=run.workdir / "dag-runs.log"))
         run.dag_runs.append(summary)
 
@@ -153,7 +154,7 @@ def run_capacity_plan(run: SyntheticRun, progress: Callable[[str], None] = lambd
     report = ""
     for name in STAGES_PLAN:
         progress(f"capacity plan: {name}")
-        out = _timed(run, name, lambda name=name: run_stage(name, start, end, str(run.config_path)))
+        out = timed_stage(run, name, lambda name=name: run_stage(name, start, end, str(run.config_path)))
         report = next((o for o in out.get("outputs", []) if o.endswith(".md")), report)
     return report
 
@@ -171,32 +172,27 @@ def anomalies_from_es(es, prefix: str, since: datetime, until: datetime, min_sco
 
 def merge_alerts(anomalies: list[dict], gap: timedelta = ALERT_GAP) -> list[dict]:
     """Consecutive anomalous windows of one host (any family) become one alert, as an on-call sees them."""
-    def ts(text: str) -> datetime:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    def host_of(doc: dict) -> str:
+        return doc.get("host", {}).get("name") or doc["opsradar"]["entity"]
 
     alerts: list[dict] = []
-    open_by_host: dict[str, dict] = {}
-    for doc in sorted(anomalies, key=lambda d: (d.get("host", {}).get("name", ""), d["opsradar"]["window"]["start"])):
-        host = doc.get("host", {}).get("name") or doc["opsradar"]["entity"]
-        start, end = ts(doc["opsradar"]["window"]["start"]), ts(doc["opsradar"]["window"]["end"])
-        cur = open_by_host.get(host)
-        if cur and start - cur["end"] <= gap:
-            cur["end"] = max(cur["end"], end)
-            cur["families"].add(doc["opsradar"]["family"])
-            if doc["opsradar"]["score_normalized"] > cur["score"]:
-                cur["score"], cur["why"] = doc["opsradar"]["score_normalized"], doc["message"]
-            cur["windows"] += 1
+    for doc in sorted(anomalies, key=lambda d: (host_of(d), d["opsradar"]["window"]["start"])):
+        host, ops = host_of(doc), doc["opsradar"]
+        start, end = parse_utc(ops["window"]["start"]), parse_utc(ops["window"]["end"])
+        cur = alerts[-1] if alerts and alerts[-1]["host"] == host and start - alerts[-1]["end"] <= gap else None
+        if cur is None:
+            alerts.append({"host": host, "service": doc.get("service", {}).get("name"), "start": start, "end": end,
+                           "score": ops["score_normalized"], "why": doc["message"], "families": {ops["family"]}, "windows": 1})
             continue
-        cur = {"host": host, "service": doc.get("service", {}).get("name"), "start": start, "end": end,
-               "score": doc["opsradar"]["score_normalized"], "why": doc["message"], "families": {doc["opsradar"]["family"]},
-               "windows": 1}
-        open_by_host[host] = cur
-        alerts.append(cur)
+        cur["end"] = max(cur["end"], end)
+        cur["families"].add(ops["family"])
+        if ops["score_normalized"] > cur["score"]:
+            cur["score"], cur["why"] = ops["score_normalized"], doc["message"]
+        cur["windows"] += 1
     return sorted(alerts, key=lambda a: a["start"])
 
 
-def score_alerts(alerts: list[dict], truth_path: Path, since: datetime) -> TruthScore:
-    incidents = [i for i in load_incidents(truth_path) if i["end"] > since]
+def score_alerts(alerts: list[dict], incidents: list[dict]) -> TruthScore:
     return score_detections([Detection(a["start"], a["end"], a["host"], a["service"]) for a in alerts], incidents)
 
 
@@ -204,11 +200,12 @@ def evaluate(run: SyntheticRun, es, prefix: str, min_score: float) -> dict:
     """Alerts as the shipped Kibana rules raise them (score_normalized >= `min_score`, i.e.
     `kibana.anomaly_threshold`), scored against the ground truth of the scored days."""
     since, until = run.day(1)[0], run.day(run.days - 1)[1]
+    incidents = [i for i in load_incidents(run.truth_path) if i["end"] > since]
     anomalies = anomalies_from_es(es, prefix, since, until, min_score)
     alerts = merge_alerts(anomalies)
-    overall = score_alerts(alerts, run.truth_path, since)
-    by_family = {fam: score_alerts(merge_alerts([d for d in anomalies if d["opsradar"]["family"] == fam]),
-                                   run.truth_path, since).to_dict() for fam in ("log", "metric")}
+    overall = score_alerts(alerts, incidents)
+    by_family = {fam: score_alerts(merge_alerts([d for d in anomalies if d["opsradar"]["family"] == fam]), incidents).to_dict()
+                 for fam in ("log", "metric")}
     return {"alert_threshold": min_score, "anomalous_windows": len(anomalies), "alerts": len(alerts), **overall.to_dict(), "by_family": by_family,
             "alert_list": [{**a, "start": a["start"].isoformat(), "end": a["end"].isoformat(), "families": sorted(a["families"])}
                            for a in alerts]}

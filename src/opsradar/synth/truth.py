@@ -37,13 +37,13 @@ class TruthScore:
                 "false_positives": len(self.false_positives), "recall_by_type": self.recall_by_type}
 
 
-def _ts(text: str) -> datetime:
+def parse_utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def load_incidents(path: str | Path) -> list[dict]:
     incidents = json.loads(Path(path).read_text(encoding="utf-8"))["incidents"]
-    return [{**i, "start": _ts(i["start"]), "end": _ts(i["end"])} for i in incidents]
+    return [{**i, "start": parse_utc(i["start"]), "end": parse_utc(i["end"])} for i in incidents]
 
 
 def _matches(d: Detection, inc: dict, tolerance: timedelta) -> bool:
