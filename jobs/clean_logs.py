@@ -32,6 +32,7 @@ from opsradar.pipeline.result import StageResult
 
 PART = "_source_part"  # partition column for the one Spark write; the files keep `source`
 MINED = "_mined"  # masked, truncated text that mining sees
+WRITE_ORDER = [PART, "dt", "hour", "timestamp", "event_id"]  # row order in the files: same on every re-run
 ONLY_VARIABLES_RE = re.compile(r"^[\s\W]*((<\*>|<[A-Z][A-Z0-9_]*(:[0-9a-f]+)?>)[\s\W]*)+$")
 ODD_CHARS = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x7F\\uFFFD]"  # Java regex: control chars, U+FFFD
 RESOLVED_SCHEMA = (
@@ -84,27 +85,30 @@ def _resolver(miner_configs: dict, stores: dict):
     return resolve
 
 
-def mining_text(message_col, miner_cfg):
-    """Spark SQL: what the miner sees for a message (control chars dropped, truncated, masked)."""
+def with_mining_text(df, message_column: str, miner_cfg, output: str = MINED):
+    """`df` plus `output`: what the miner sees of a message (control chars dropped, truncated, masked)."""
     from pyspark.sql import functions as F
 
-    from opsradar.parsing.masking import spark_mask_column
+    from opsradar.parsing.masking import spark_mask
 
     limit = miner_cfg.max_message_chars
-    text = F.regexp_replace(F.substring(message_col, 1, limit), ODD_CHARS, "")
-    return F.substring(spark_mask_column(text, miner_cfg.masker()), 1, limit)
+    df = df.withColumn(output, F.regexp_replace(F.substring(message_column, 1, limit), ODD_CHARS, ""))
+    return spark_mask(df, output, miner_cfg.masker()).withColumn(output, F.substring(output, 1, limit))
 
 
 def clean_logs(spark, cfg: OpsRadarConfig, interval: Interval) -> StageResult:
     from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_schema
 
     from opsradar.parsing import miner_config
     from opsradar.parsing.masking import spark_pii_column
+    from opsradar.schemas.arrow import LOG_EVENT
 
     layout = Layout(cfg.storage.root)
     result = StageResult.begin("clean_logs", interval)
     level_map = F.create_map(*[F.lit(x) for kv in LEVEL_ALIASES.items() for x in kv])
     staging = layout.new_staging_dir()
+    raw_schema = from_arrow_schema(LOG_EVENT)
     try:
         frames, miner_cfgs, n_raw = [], {}, {}
         for source in cfg.log_sources:
@@ -114,17 +118,15 @@ def clean_logs(spark, cfg: OpsRadarConfig, interval: Interval) -> StageResult:
                 continue
             mcfg = miner_cfgs[source.name] = miner_config(cfg.parsing, source.name)
             n_raw[source.name] = _parquet_rows(layout, dirs)
-            raw = spark.read.option("basePath", layout.spark_path(layout.dataset_dir("raw", dataset))).parquet(
+            # The declared schema: no footer-reading inference job per source.
+            raw = spark.read.schema(raw_schema).option("basePath", layout.spark_path(layout.dataset_dir("raw", dataset))).parquet(
                 *[layout.spark_path(d) for d in dirs]
-            )
+            ).drop("dt", "hour")
             message = F.trim(F.coalesce(F.col("message"), F.lit("")))
             if mcfg.pii:
                 message = spark_pii_column(message, mcfg.masker().pii_patterns, mcfg.pii_salt)
-            frames.append(
-                raw.withColumn(PART, F.lit(source.name))
-                .withColumn("message", message)
-                .withColumn(MINED, mining_text(F.col("message"), mcfg))
-            )
+            frames.append(with_mining_text(raw.withColumn(PART, F.lit(source.name)).withColumn("message", message),
+                                           "message", mcfg))
         if frames:
             _clean_and_parse(spark, cfg, layout, interval, frames, miner_cfgs, n_raw, staging, result, level_map)
         for source in cfg.log_sources:  # every configured source: a re-run never keeps stale partitions
@@ -152,8 +154,14 @@ def _clean_and_parse(spark, cfg, layout, interval, frames, miner_cfgs, n_raw, st
     from opsradar.parsing.store import StoredTemplate, TemplateStore
 
     raw = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+    # The one shuffle of the events: by output partition. An event id names one raw line,
+    # hence one timestamp, so deduplicating on (partition, timestamp, event id) needs no
+    # other exchange, and its sort is the order the write wants (no second sort).
     clean = (
-        raw.dropDuplicates([PART, "event_id"])
+        raw.withColumn("dt", F.date_format("timestamp", "yyyy-MM-dd"))
+        .withColumn("hour", F.date_format("timestamp", "HH"))
+        .repartition(PART, "dt", "hour")
+        .dropDuplicates(WRITE_ORDER)
         .withColumn("level", F.coalesce(level_map[F.upper(F.trim("level"))], F.lit("UNKNOWN")))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
@@ -183,10 +191,7 @@ def _clean_and_parse(spark, cfg, layout, interval, frames, miner_cfgs, n_raw, st
                 mapping = F.broadcast(mapping)  # distinct messages are few: no shuffle of the events for the join
             out = clean.join(mapping, [PART, MINED], "left").drop(MINED)
             (
-                out.withColumn("dt", F.date_format("timestamp", "yyyy-MM-dd"))
-                .withColumn("hour", F.date_format("timestamp", "HH"))
-                .repartition(PART, "dt", "hour")
-                .sortWithinPartitions("timestamp", "event_id")
+                out.sortWithinPartitions(*WRITE_ORDER)  # already so sorted: Spark drops this sort
                 .write.partitionBy(PART, "dt", "hour")
                 .option("compression", cfg.storage.parquet_compression)
                 .parquet(layout.spark_path(staging))

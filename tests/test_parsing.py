@@ -7,11 +7,11 @@ import pytest
 from typer.testing import CliRunner
 
 from opsradar.config import OpsRadarConfig
-from opsradar.eval.parsing import evaluate_loghub, grouping_accuracy, parsing_accuracy
+from opsradar.eval.parsing import evaluate_loghub, find_systems, grouping_accuracy, parsing_accuracy, read_ground_truth
 from opsradar.ids import template_id
 from opsradar.layout import Layout
 from opsradar.parsing import EMPTY_TEMPLATE, Masker, MinerConfig, TemplateMiner, miner_config
-from opsradar.parsing.masking import resolve_masks
+from opsradar.parsing.masking import BUILTIN_MASKS, resolve_masks
 from opsradar.parsing.store import TemplateStore, resolve_templates
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -48,6 +48,22 @@ def test_masks_replace_variables_with_typed_placeholders():
         resolve_masks(["nope"])
     with pytest.raises(ValueError, match="invalid mask regex"):
         resolve_masks([], [("(", "<X>")])
+
+
+def test_mask_guards_never_skip_a_match(shared_data):
+    """A guard literal is in every match, so guarded masking equals unguarded masking."""
+    texts = ["see HTTP://a.b/c", "ptr 0XFF and 0xab", "10.0.0.1:80 a@b.io /x/y"]
+    for path in find_systems(shared_data / "loghub").values():
+        texts += read_ground_truth(path)[0]
+    guarded = [m for m in BUILTIN_MASKS.values() if m.guard]
+    assert {m.name for m in guarded} >= {"url", "email", "uuid", "hdfs_block", "ip", "path", "hex"}
+    for m in guarded:
+        rx = m.compiled()
+        for text in texts:
+            for match in rx.finditer(text):
+                assert m.applies_to(match.group(0)), (m.name, match.group(0))
+    unguarded = Masker([type(m)(m.name, m.pattern, m.replacement) for m in BUILTIN_MASKS.values()])
+    assert [Masker(list(BUILTIN_MASKS.values())).mask(t) for t in texts] == [unguarded.mask(t) for t in texts]
 
 
 def test_pii_mode_hashes_emails_ips_and_users_with_a_salt():

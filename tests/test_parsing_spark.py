@@ -11,7 +11,7 @@ from opsradar.eval.parsing import read_ground_truth
 from opsradar.ids import template_id
 from opsradar.ingest.formats import get_format
 from opsradar.ingest.logs import ingest_log_file
-from opsradar.jobs.clean_logs import clean_logs, mining_text
+from opsradar.jobs.clean_logs import MINED, clean_logs, with_mining_text
 from opsradar.layout import Interval, Layout
 from opsradar.parsing import MinerConfig
 from opsradar.parsing.store import TemplateStore
@@ -35,7 +35,7 @@ def test_spark_masking_matches_the_python_masker(spark, shared_data):
     for cfg in (MinerConfig(), MinerConfig(pii=True, pii_salt="salt")):
         masker = cfg.masker()
         df = spark.createDataFrame([(m,) for m in messages], "message string")
-        got = [r[0] for r in df.select(mining_text(df.message, cfg)).collect()]
+        got = [r[0] for r in with_mining_text(df, "message", cfg).select(MINED).collect()]
         assert got == [masker.mask(m) for m in messages]
 
 
