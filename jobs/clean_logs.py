@@ -85,15 +85,15 @@ def _resolver(miner_configs: dict, stores: dict):
     return resolve
 
 
-def with_mining_text(df, message_column: str, miner_cfg, output: str = MINED):
-    """`df` plus `output`: what the miner sees of a message (control chars dropped, truncated, masked)."""
+def with_mining_text(df, message_column: str, miner_cfg):
+    """`df` plus `MINED`: what the miner sees of a message (control chars dropped, truncated, masked)."""
     from pyspark.sql import functions as F
 
     from opsradar.parsing.masking import spark_mask
 
     limit = miner_cfg.max_message_chars
-    df = df.withColumn(output, F.regexp_replace(F.substring(message_column, 1, limit), ODD_CHARS, ""))
-    return spark_mask(df, output, miner_cfg.masker()).withColumn(output, F.substring(output, 1, limit))
+    df = df.withColumn(MINED, F.regexp_replace(F.substring(message_column, 1, limit), ODD_CHARS, ""))
+    return spark_mask(df, MINED, miner_cfg.masker()).withColumn(MINED, F.substring(MINED, 1, limit))
 
 
 def clean_logs(spark, cfg: OpsRadarConfig, interval: Interval) -> StageResult:

@@ -135,8 +135,8 @@ def spark_pii_column(col, pii_patterns: Sequence[str], salt: str):
     return col
 
 
-def spark_mask(df, column: str, masker: Masker, output: str | None = None):
-    """`Masker.mask` of `column` as Spark SQL (no Python UDF), into `output` (default: in place).
+def spark_mask(df, column: str, masker: Masker):
+    """`df` with `column` replaced by its `Masker.mask` text, as Spark SQL (no Python UDF).
 
     One projection per guarded mask: `CASE WHEN contains(text, literal) THEN
     regexp_replace(text, ...) ELSE text END` names the text three times, so chained as one
@@ -146,16 +146,13 @@ def spark_mask(df, column: str, masker: Masker, output: str | None = None):
     """
     from pyspark.sql import functions as F
 
-    output = output or column
-    text = F.col(column)
     if masker.pii:
-        text = spark_pii_column(text, masker.pii_patterns, masker.pii_salt)
-    df = df.withColumn(output, text)
+        df = df.withColumn(column, spark_pii_column(F.col(column), masker.pii_patterns, masker.pii_salt))
     for m in masker.masks:
-        text = F.col(output)
+        text = F.col(column)
         replaced = F.regexp_replace(text, m.pattern, _java_replacement(m.replacement))
         if m.guard:
             has_literal = reduce(lambda a, b: a | b, [text.contains(g) for g in m.guard])
             replaced = F.when(has_literal, replaced).otherwise(text)
-        df = df.withColumn(output, replaced)
+        df = df.withColumn(column, replaced)
     return df
