@@ -86,14 +86,21 @@ def _resolver(miner_configs: dict, stores: dict):
 
 
 def with_mining_text(df, message_column: str, miner_cfg):
-    """`df` plus `MINED`: what the miner sees of a message (control chars dropped, truncated, masked)."""
+    """`df` plus `MINED`: what the miner sees of a message (control chars dropped, truncated, masked).
+
+    In PII mode the message itself is hashed first (the event keeps only hashed values), and
+    the mined text derives from it, so the hashing runs once per line.
+    """
     from pyspark.sql import functions as F
 
-    from opsradar.parsing.masking import spark_mask
+    from opsradar.parsing.masking import Masker, spark_mask, spark_pii_column
 
+    masker = miner_cfg.masker()
+    if masker.pii:
+        df = df.withColumn(message_column, spark_pii_column(F.col(message_column), masker.pii_patterns, masker.pii_salt))
     limit = miner_cfg.max_message_chars
     df = df.withColumn(MINED, F.regexp_replace(F.substring(message_column, 1, limit), ODD_CHARS, ""))
-    return spark_mask(df, MINED, miner_cfg.masker()).withColumn(MINED, F.substring(MINED, 1, limit))
+    return spark_mask(df, MINED, Masker(masker.masks)).withColumn(MINED, F.substring(MINED, 1, limit))
 
 
 def clean_logs(spark, cfg: OpsRadarConfig, interval: Interval) -> StageResult:
@@ -101,7 +108,6 @@ def clean_logs(spark, cfg: OpsRadarConfig, interval: Interval) -> StageResult:
     from pyspark.sql.pandas.types import from_arrow_schema
 
     from opsradar.parsing import miner_config
-    from opsradar.parsing.masking import spark_pii_column
     from opsradar.schemas.arrow import LOG_EVENT
 
     layout = Layout(cfg.storage.root)
@@ -123,8 +129,6 @@ def clean_logs(spark, cfg: OpsRadarConfig, interval: Interval) -> StageResult:
                 *[layout.spark_path(d) for d in dirs]
             ).drop("dt", "hour")
             message = F.trim(F.coalesce(F.col("message"), F.lit("")))
-            if mcfg.pii:
-                message = spark_pii_column(message, mcfg.masker().pii_patterns, mcfg.pii_salt)
             frames.append(with_mining_text(raw.withColumn(PART, F.lit(source.name)).withColumn("message", message),
                                            "message", mcfg))
         if frames:

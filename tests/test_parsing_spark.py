@@ -35,8 +35,9 @@ def test_spark_masking_matches_the_python_masker(spark, shared_data):
     for cfg in (MinerConfig(), MinerConfig(pii=True, pii_salt="salt")):
         masker = cfg.masker()
         df = spark.createDataFrame([(m,) for m in messages], "message string")
-        got = [r[0] for r in with_mining_text(df, "message", cfg).select(MINED).collect()]
-        assert got == [masker.mask(m) for m in messages]
+        rows = with_mining_text(df, "message", cfg).select("message", MINED).collect()
+        assert [r[MINED] for r in rows] == [masker.mask(m) for m in messages]
+        assert [r["message"] for r in rows] == [masker.hash_pii(m) if cfg.pii else m for m in messages]
 
 
 def test_clean_job_parses_and_keeps_template_ids_stable(spark, shared_data, tmp_path):
