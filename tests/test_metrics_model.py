@@ -45,11 +45,27 @@ def test_univariate_forecast_has_ordered_quantiles(univariate, nab_values):
     assert np.isfinite(hist["pretrain_loss"] + hist["finetune_loss"]).all()
 
 
-def test_multivariate_and_student_t_forecasts_are_ordered(nab_values):
+@pytest.mark.parametrize("distribution", ["quantile", "normal", "student_t"])
+def test_multivariate_forecasts_are_ordered_for_every_head(nab_values, distribution):
     both = np.stack([nab_values[0][:1200], nab_values[1][:1200]], axis=1)
-    model = MetricEstimator(tiny(channels=2, distribution="student_t", num_samples=64, finetune_epochs=1)).train([both])
+    model = MetricEstimator(tiny(channels=2, distribution=distribution, num_samples=64, finetune_epochs=1)).train([both])
     q = model.forecast(both[None, -64:])
     assert q[0.5].shape == (1, 12, 2) and _ordered(q)
+
+
+def test_quantile_head_is_calibrated_on_skewed_bursts():
+    """Pinball training: on a flat level with exponential bursts the p50 tracks the median
+    (below the mean), and about 90% of future points fall under the p90."""
+    rng = np.random.default_rng(0)
+    y = 10.0 + rng.exponential(2.0, 6000)
+    model = MetricEstimator(tiny(finetune_epochs=6, windows_per_epoch=2048)).train([y[:4000]])
+    ctx = np.stack([y[t - 64:t, None] for t in range(4064, 5900, 12)])
+    future = np.stack([y[t:t + 12, None] for t in range(4064, 5900, 12)])
+    q = model.forecast(ctx, quantiles=(0.3, 0.5, 0.9))
+    assert abs(float(np.median(q[0.5])) - (10.0 + 2.0 * np.log(2))) < 0.5  # true median 11.39, mean 12
+    assert 0.4 < float((future <= q[0.5]).mean()) < 0.6
+    assert 0.82 < float((future <= q[0.9]).mean()) < 0.96
+    assert (q[0.3] <= q[0.5]).all()  # interpolated between trained levels, still ordered
 
 
 def test_registry_round_trip(univariate, tmp_path, nab_values):

@@ -36,7 +36,10 @@ class MetricModelConfig:
     num_heads: int = 4
     ffn_dim: int = 128
     dropout: float = 0.1
-    distribution: str = "normal"  # "normal" (exact quantiles) or "student_t" (sampled)
+    # "quantile": a pinball-loss head over `quantile_levels` (median-optimal p50, no shape assumed);
+    # "normal" (NLL, exact quantiles) or "student_t" (NLL, sampled quantiles): transformers' heads.
+    distribution: str = "quantile"
+    quantile_levels: list[float] = field(default_factory=lambda: [0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.98])
     mask_ratio: float = 0.4
     pretrain_epochs: int = 2
     finetune_epochs: int = 4
@@ -65,7 +68,7 @@ class MetricModelConfig:
             head_dropout=self.dropout,
             scaling="std",
             loss="nll",
-            distribution_output=self.distribution,
+            distribution_output="normal" if self.distribution == "quantile" else self.distribution,
             num_parallel_samples=self.num_samples,
             do_mask_input=pretraining,
             mask_type="random",
@@ -92,6 +95,61 @@ def _as_2d(series: np.ndarray) -> np.ndarray:
 def _observed(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mask = np.isfinite(x)
     return np.where(mask, x, 0.0).astype(np.float32), mask
+
+
+class QuantileForecaster(torch.nn.Module):
+    """PatchTST backbone + a linear head emitting every quantile level for every step.
+
+    Trained with the pinball (quantile) loss in the backbone's scaled space, so the p50 is
+    the conditional median (what MASE/MAE reward) and p90/p95 are calibrated without a
+    distributional assumption. Levels are sorted per step (monotone rearrangement), so
+    quantiles never cross."""
+
+    def __init__(self, config: "PatchTSTConfig", levels: Sequence[float]) -> None:
+        from transformers import PatchTSTModel
+
+        super().__init__()
+        self.config = config
+        self.model = PatchTSTModel(config)
+        self.register_buffer("levels", torch.tensor(sorted(levels), dtype=torch.float32))
+        head_dim = config.d_model * self.model.patchifier.num_patches
+        self.dropout = torch.nn.Dropout(config.head_dropout)
+        self.projection = torch.nn.Linear(head_dim, config.prediction_length * len(levels))
+
+    def forward(self, past_values: torch.Tensor, past_observed_mask: torch.Tensor | None = None,
+                future_values: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        out = self.model(past_values=past_values, past_observed_mask=past_observed_mask)
+        emb = self.dropout(out.last_hidden_state.flatten(2))  # (batch, channels, patches * d_model)
+        batch, channels = emb.shape[:2]
+        raw = self.projection(emb).view(batch, channels, self.config.prediction_length, len(self.levels))
+        scaled = torch.sort(raw.float(), dim=-1).values.permute(0, 2, 1, 3)  # (batch, horizon, channels, levels)
+        result = {"scaled": scaled, "loc": out.loc, "scale": out.scale}  # loc/scale: (batch, 1, channels)
+        if future_values is not None:
+            target = ((future_values - out.loc) / out.scale).unsqueeze(-1)
+            diff = target - scaled
+            result["loss"] = torch.maximum(self.levels * diff, (self.levels - 1) * diff).mean()
+        return result
+
+    @torch.no_grad()
+    def quantiles(self, past_values: torch.Tensor, past_observed_mask: torch.Tensor, qs: Sequence[float]) -> list[torch.Tensor]:
+        """Requested quantiles, linearly interpolated between the trained levels (clamped outside them)."""
+        out = self(past_values, past_observed_mask)
+        values = out["scaled"] * out["scale"].unsqueeze(-1) + out["loc"].unsqueeze(-1)
+        levels = self.levels.tolist()
+        result = []
+        for q in qs:
+            hi = min(max(1, int(np.searchsorted(levels, q))), len(levels) - 1)
+            w = float(np.clip((q - levels[hi - 1]) / (levels[hi] - levels[hi - 1]), 0.0, 1.0))
+            result.append((1 - w) * values[..., hi - 1] + w * values[..., hi])
+        return result
+
+
+def build_forecaster(cfg: MetricModelConfig) -> torch.nn.Module:
+    if cfg.distribution == "quantile":
+        return QuantileForecaster(cfg.patchtst(pretraining=False), cfg.quantile_levels)
+    from transformers import PatchTSTForPrediction
+
+    return PatchTSTForPrediction(cfg.patchtst(pretraining=False))
 
 
 class _Windows:
@@ -145,13 +203,13 @@ class MetricEstimator:
         if any(s.shape[1] != n_channels for s in data.series) or n_channels != cfg.num_channels:
             raise ValueError(f"every series needs {cfg.num_channels} channel(s); got {[s.shape[1] for s in data.series]}")
 
-        from transformers import PatchTSTForPrediction, PatchTSTForPretraining
+        from transformers import PatchTSTForPretraining
 
         history: dict[str, list[float]] = {"pretrain_loss": [], "finetune_loss": []}
         pre = PatchTSTForPretraining(cfg.patchtst(pretraining=True)).to(device)
         if cfg.pretrain_epochs:
             history["pretrain_loss"] = self._fit(pre, data, cfg.pretrain_epochs, with_future=False, stage="pretrain", device=device)
-        model = PatchTSTForPrediction(cfg.patchtst(pretraining=False)).to(device)
+        model = build_forecaster(cfg).to(device)
         model.model.load_state_dict(pre.model.state_dict())  # pretrained backbone, fresh head
         history["finetune_loss"] = self._fit(model, data, cfg.finetune_epochs, with_future=True, stage="finetune", device=device)
         model.eval()
@@ -174,7 +232,8 @@ class MetricEstimator:
                 if with_future:
                     kwargs["future_values"] = torch.from_numpy(np.stack([b[1] for b in batch])).to(device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                    loss = model(**kwargs).loss
+                    out = model(**kwargs)
+                loss = out["loss"] if isinstance(out, dict) else out.loss
                 opt.zero_grad()
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -191,7 +250,7 @@ class MetricEstimator:
 class MetricPredictor:
     """Forecasts quantiles for the next `prediction_length` steps from a context window."""
 
-    def __init__(self, model: "PatchTSTForPrediction", config: MetricModelConfig, name: str = MODEL_FAMILY,
+    def __init__(self, model: torch.nn.Module, config: MetricModelConfig, name: str = MODEL_FAMILY,
                  version: str = "unregistered", training: dict | None = None) -> None:
         self.model = model.eval()
         self.config = config
@@ -223,6 +282,11 @@ class MetricPredictor:
 
     def _quantiles(self, past: torch.Tensor, mask: torch.Tensor, qs: list[float]) -> list[np.ndarray]:
         past, mask = past.to(self.device), mask.to(self.device)
+        if isinstance(self.model, QuantileForecaster):
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+                levels = self.model.quantiles(past, mask, qs)
+            stacked = torch.cummax(torch.stack(levels), dim=0).values
+            return [s.cpu().numpy() for s in stacked]
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
             out = self.model(past_values=past, past_observed_mask=mask)
         params = tuple(p.float() for p in out.prediction_outputs)
@@ -250,11 +314,9 @@ class MetricPredictor:
 
     @classmethod
     def load(cls, folder: str | Path, device: str = "cpu") -> "MetricPredictor":
-        from transformers import PatchTSTForPrediction
-
         tensors, config, metadata = load_model_folder(folder)
         cfg = MetricModelConfig.from_dict(config["model_config"])
-        model = PatchTSTForPrediction(cfg.patchtst(pretraining=False))
+        model = build_forecaster(cfg)
         model.load_state_dict(tensors)
         folder_name = Path(folder).name
         version = folder_name if re.fullmatch(r"v\d{4,}", folder_name) else metadata.get("version", "unregistered")
