@@ -26,7 +26,7 @@ def test_eval_forecast_json(shared_data):
                                    "--context-length", "64", "--epochs", "1"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout[res.stdout.index("{"):])
-    assert set(out["summary"]) == {"patchtst", "seasonal_naive", "mstl_autoets"}
+    assert set(out["summary"]) == {"patchtst", "seasonal_naive", "mstl_autoets", "last_day_quantiles"}
     rows = out["rows"]
     assert {(r["model"], r["horizon"]) for r in rows} == {(m, h) for m in out["summary"] for h in ("1h", "24h")}
     assert all(np.isfinite([r["mase"], r["pinball_p50"], r["pinball_p90"]]).all() for r in rows)
@@ -39,5 +39,8 @@ def test_eval_forecast_json(shared_data):
     scale = np.nanmean(np.abs(hist[DAY:] - hist[:-DAY]))
     expected = np.nanmean(np.abs(y[o:o + DAY] - hist[-DAY:])) / scale
     assert naive["mase"] == pytest.approx(expected, rel=1e-9)
+    flat = next(r for r in rows if r["model"] == "last_day_quantiles" and r["horizon"] == "1h")
+    expected = np.nanmean(np.abs(y[o:o + 12] - np.nanmedian(hist[-DAY:]))) / scale
+    assert flat["mase"] == pytest.approx(expected, rel=1e-9)
     for r in rows:  # pinball of p50 is half the scaled MAE
         assert r["pinball_p50"] == pytest.approx(r["mase"] / 2, rel=1e-9)

@@ -79,13 +79,15 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
         origins: Annotated[int, typer.Option(help="Daily forecast origins per series (the last N days)")] = 3,
         context_length: Annotated[int, typer.Option(help="PatchTST context (5-minute steps)")] = 288,
-        epochs: Annotated[int, typer.Option(help="Fine-tuning epochs")] = 3,
+        epochs: Annotated[int, typer.Option(help="Fine-tuning epochs")] = 10,
         max_series: Annotated[Optional[int], typer.Option(help="Use only the first N series")] = None,
+        seed: Annotated[int, typer.Option(help="Training seed (report the spread over a few)")] = 0,
     ) -> None:
         """Rolling-origin backtest (CPU, memory; 1 h, 24 h): MASE and pinball p50/p90 vs. baselines."""
         from opsradar.eval.forecast import ForecastEvalConfig, run_backtest
 
-        cfg = ForecastEvalConfig(n_origins=origins, context_length=context_length, finetune_epochs=epochs, max_series=max_series)
+        cfg = ForecastEvalConfig(n_origins=origins, context_length=context_length, finetune_epochs=epochs, max_series=max_series,
+                                 seed=seed)
         with console.status("backtesting...") as status:
             report = run_backtest(data, cfg, progress=lambda msg: status.update(msg))
         summary = report.summary()
