@@ -5,7 +5,9 @@ import pandas as pd
 import pytest
 
 from opsradar.models.metrics.anomaly import anomaly_likelihood, score_series, tail_score
-from opsradar.models.metrics.patchtst import MetricEstimator, MetricModelConfig, MetricPredictor
+import torch
+
+from opsradar.models.metrics.patchtst import MetricEstimator, MetricModelConfig, MetricPredictor, robust_scale
 from opsradar.models.registry import ModelRegistry, RegistryError
 
 pytestmark = pytest.mark.slow
@@ -45,12 +47,30 @@ def test_univariate_forecast_has_ordered_quantiles(univariate, nab_values):
     assert np.isfinite(hist["pretrain_loss"] + hist["finetune_loss"]).all()
 
 
-@pytest.mark.parametrize("distribution", ["quantile", "normal", "student_t"])
-def test_multivariate_forecasts_are_ordered_for_every_head(nab_values, distribution):
+@pytest.mark.parametrize("distribution,scaling", [("quantile", "robust"), ("quantile", "std"), ("normal", "std"), ("student_t", "std")])
+def test_multivariate_forecasts_are_ordered_for_every_head(nab_values, distribution, scaling):
     both = np.stack([nab_values[0][:1200], nab_values[1][:1200]], axis=1)
-    model = MetricEstimator(tiny(channels=2, distribution=distribution, num_samples=64, finetune_epochs=1)).train([both])
+    cfg = tiny(channels=2, distribution=distribution, scaling=scaling, num_samples=64, finetune_epochs=1)
+    model = MetricEstimator(cfg).train([both])
     q = model.forecast(both[None, -64:])
     assert q[0.5].shape == (1, 12, 2) and _ordered(q)
+
+
+def test_robust_scale_ignores_bursts_and_unobserved_points():
+    past = torch.tensor([[1.0, 2.0, 3.0, 4.0, 100.0, -50.0]]).reshape(1, 6, 1)
+    mask = torch.tensor([[1, 1, 1, 1, 1, 0]]).reshape(1, 6, 1).float()  # -50 is a gap
+    scaled, loc, scale = robust_scale(past, mask)
+    assert loc.item() == 3.0  # median of the observed 1, 2, 3, 4, 100 (the burst does not move it)
+    assert scale.item() == pytest.approx((2 + 1 + 0 + 1 + 97) / 5)  # mean |x - median| over observed points
+    assert scaled[0, 5, 0].item() == 0.0 and scaled[0, 0, 0].item() == pytest.approx(-2 / scale.item())
+    _, _, flat = robust_scale(torch.full((1, 8, 1), 5.0), torch.ones(1, 8, 1))
+    assert flat.item() > 0  # floored: a flat context stays finite
+
+
+def test_configs_saved_before_robust_scaling_load_as_std_scaled():
+    old = {k: v for k, v in MetricModelConfig().__dict__.items() if k != "scaling"}
+    assert MetricModelConfig.from_dict(old).scaling == "std" and not MetricModelConfig.from_dict(old).robust_scaling
+    assert MetricModelConfig().robust_scaling and not MetricModelConfig(distribution="normal").robust_scaling
 
 
 def test_quantile_head_is_calibrated_on_skewed_bursts():

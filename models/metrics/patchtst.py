@@ -40,6 +40,9 @@ class MetricModelConfig:
     # "normal" (NLL, exact quantiles) or "student_t" (NLL, sampled quantiles): transformers' heads.
     distribution: str = "quantile"
     quantile_levels: list[float] = field(default_factory=lambda: [0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.98])
+    # Instance normalization of each context window: "robust" (median / mean absolute deviation
+    # from it, so a burst does not drag the level; quantile head only) or "std" (mean / std).
+    scaling: str = "robust"
     mask_ratio: float = 0.4
     pretrain_epochs: int = 2
     finetune_epochs: int = 4
@@ -66,7 +69,7 @@ class MetricModelConfig:
             attention_dropout=self.dropout,
             ff_dropout=self.dropout,
             head_dropout=self.dropout,
-            scaling="std",
+            scaling=None if self.robust_scaling else "std",
             loss="nll",
             distribution_output="normal" if self.distribution == "quantile" else self.distribution,
             num_parallel_samples=self.num_samples,
@@ -75,9 +78,14 @@ class MetricModelConfig:
             random_mask_ratio=self.mask_ratio,
         )
 
+    @property
+    def robust_scaling(self) -> bool:
+        return self.scaling == "robust" and self.distribution == "quantile"
+
     @classmethod
     def from_dict(cls, d: dict) -> "MetricModelConfig":
         known = {f.name for f in fields(cls)}
+        d = {"scaling": "std"} | d  # models saved before `scaling` existed were std-scaled
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
@@ -90,6 +98,19 @@ def pick_device(name: str = "auto") -> torch.device:
 def _as_2d(series: np.ndarray) -> np.ndarray:
     arr = np.asarray(series, dtype=np.float32)
     return arr[:, None] if arr.ndim == 1 else arr
+
+
+def robust_scale(past: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per window and channel: loc = median of observed points, scale = their mean absolute
+    deviation from it (floored, so flat series stay finite). Returns (scaled past, loc, scale),
+    loc/scale shaped (batch, 1, channels) like transformers' scalers."""
+    observed = mask.bool()
+    filled = torch.where(observed, past, torch.full_like(past, float("nan")))
+    loc = torch.nanmedian(filled, dim=1, keepdim=True).values.nan_to_num(0.0)
+    dev = torch.where(observed, (past - loc).abs(), torch.zeros_like(past)).sum(1, keepdim=True)
+    scale = dev / observed.sum(1, keepdim=True).clamp(min=1)
+    scale = torch.maximum(scale, 1e-3 * loc.abs() + 1e-5)
+    return torch.where(observed, (past - loc) / scale, torch.zeros_like(past)), loc, scale
 
 
 def _observed(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -105,27 +126,37 @@ class QuantileForecaster(torch.nn.Module):
     distributional assumption. Levels are sorted per step (monotone rearrangement), so
     quantiles never cross."""
 
-    def __init__(self, config: "PatchTSTConfig", levels: Sequence[float]) -> None:
+    def __init__(self, config: "PatchTSTConfig", levels: Sequence[float], robust: bool = False) -> None:
         from transformers import PatchTSTModel
 
         super().__init__()
         self.config = config
+        self.robust = robust  # robust_scale() the context here; the backbone then does no scaling
         self.model = PatchTSTModel(config)
         self.register_buffer("levels", torch.tensor(sorted(levels), dtype=torch.float32))
         head_dim = config.d_model * self.model.patchifier.num_patches
         self.dropout = torch.nn.Dropout(config.head_dropout)
         self.projection = torch.nn.Linear(head_dim, config.prediction_length * len(levels))
+        if robust:  # start at the context's median: the head learns departures from a robust level
+            torch.nn.init.zeros_(self.projection.weight)
+            torch.nn.init.zeros_(self.projection.bias)
 
     def forward(self, past_values: torch.Tensor, past_observed_mask: torch.Tensor | None = None,
                 future_values: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        if past_observed_mask is None:
+            past_observed_mask = torch.ones_like(past_values)
+        if self.robust:
+            past_values, loc, scale = robust_scale(past_values, past_observed_mask)
         out = self.model(past_values=past_values, past_observed_mask=past_observed_mask)
+        if not self.robust:
+            loc, scale = out.loc, out.scale
         emb = self.dropout(out.last_hidden_state.flatten(2))  # (batch, channels, patches * d_model)
         batch, channels = emb.shape[:2]
         raw = self.projection(emb).view(batch, channels, self.config.prediction_length, len(self.levels))
         scaled = torch.sort(raw.float(), dim=-1).values.permute(0, 2, 1, 3)  # (batch, horizon, channels, levels)
-        result = {"scaled": scaled, "loc": out.loc, "scale": out.scale}  # loc/scale: (batch, 1, channels)
+        result = {"scaled": scaled, "loc": loc, "scale": scale}  # loc/scale: (batch, 1, channels)
         if future_values is not None:
-            target = ((future_values - out.loc) / out.scale).unsqueeze(-1)
+            target = ((future_values - loc) / scale).unsqueeze(-1)
             diff = target - scaled
             result["loss"] = torch.maximum(self.levels * diff, (self.levels - 1) * diff).mean()
         return result
@@ -146,7 +177,7 @@ class QuantileForecaster(torch.nn.Module):
 
 def build_forecaster(cfg: MetricModelConfig) -> torch.nn.Module:
     if cfg.distribution == "quantile":
-        return QuantileForecaster(cfg.patchtst(pretraining=False), cfg.quantile_levels)
+        return QuantileForecaster(cfg.patchtst(pretraining=False), cfg.quantile_levels, robust=cfg.robust_scaling)
     from transformers import PatchTSTForPrediction
 
     return PatchTSTForPrediction(cfg.patchtst(pretraining=False))
@@ -229,6 +260,8 @@ class MetricEstimator:
                     continue
                 past, mask = _observed(np.stack([b[0] for b in batch]))
                 kwargs = {"past_values": torch.from_numpy(past).to(device), "past_observed_mask": torch.from_numpy(mask).to(device)}
+                if not with_future and cfg.robust_scaling:  # pretrain on the inputs the forecaster will see
+                    kwargs["past_values"] = robust_scale(kwargs["past_values"], kwargs["past_observed_mask"])[0]
                 if with_future:
                     kwargs["future_values"] = torch.from_numpy(np.stack([b[1] for b in batch])).to(device)
                 with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):

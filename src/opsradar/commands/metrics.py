@@ -82,12 +82,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         epochs: Annotated[int, typer.Option(help="Fine-tuning epochs")] = 10,
         max_series: Annotated[Optional[int], typer.Option(help="Use only the first N series")] = None,
         seed: Annotated[int, typer.Option(help="Training seed (report the spread over a few)")] = 0,
+        distribution: Annotated[str, typer.Option(help="Forecast head: quantile | normal | student_t")] = "quantile",
+        scaling: Annotated[str, typer.Option(help="Context normalization: robust | std")] = "robust",
     ) -> None:
         """Rolling-origin backtest (CPU, memory; 1 h, 24 h): MASE and pinball p50/p90 vs. baselines."""
         from opsradar.eval.forecast import ForecastEvalConfig, run_backtest
 
         cfg = ForecastEvalConfig(n_origins=origins, context_length=context_length, finetune_epochs=epochs, max_series=max_series,
-                                 seed=seed)
+                                 seed=seed, distribution=distribution, scaling=scaling)
         with console.status("backtesting...") as status:
             report = run_backtest(data, cfg, progress=lambda msg: status.update(msg))
         summary = report.summary()

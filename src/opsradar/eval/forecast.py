@@ -38,6 +38,8 @@ class ForecastEvalConfig:
     pretrain_epochs: int = 1
     finetune_epochs: int = 10
     windows_per_epoch: int = 4096
+    distribution: str = "quantile"  # quantile | normal | student_t (MetricModelConfig)
+    scaling: str = "robust"  # robust | std
     seed: int = 0
     max_series: int | None = None
 
@@ -156,7 +158,7 @@ def run_backtest(data_dir: str | Path, cfg: ForecastEvalConfig | None = None,
     model_cfg = MetricModelConfig(
         context_length=cfg.context_length, prediction_length=horizon_max, d_model=cfg.d_model, ffn_dim=2 * cfg.d_model,
         pretrain_epochs=cfg.pretrain_epochs, finetune_epochs=cfg.finetune_epochs, windows_per_epoch=cfg.windows_per_epoch,
-        seed=cfg.seed,
+        distribution=cfg.distribution, scaling=cfg.scaling, seed=cfg.seed,
     )
     predictor = MetricEstimator(model_cfg).train([v[:first_origin] for v in series.values()])
 
