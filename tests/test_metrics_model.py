@@ -56,6 +56,25 @@ def test_multivariate_forecasts_are_ordered_for_every_head(nab_values, distribut
     assert q[0.5].shape == (1, 12, 2) and _ordered(q)
 
 
+def test_normal_head_quantiles_are_exact_not_sampled(nab_values):
+    cfg = tiny(distribution="normal", scaling="std", finetune_epochs=1, num_samples=8)
+    model = MetricEstimator(cfg).train([nab_values[0][:1200]])
+    ctx = np.stack([nab_values[0][i:i + 64, None] for i in range(1200, 1500, 50)]).astype(np.float32)
+    torch.manual_seed(1)
+    first = model.forecast(ctx, quantiles=[0.05, 0.5, 0.95])
+    torch.manual_seed(2)
+    assert all(np.array_equal(first[q], v) for q, v in model.forecast(ctx, quantiles=[0.05, 0.5, 0.95]).items())
+    model.model.eval()
+    with torch.no_grad():
+        out = model.model(past_values=torch.from_numpy(ctx), past_observed_mask=torch.ones_like(torch.from_numpy(ctx)))
+    mu, sigma = (p.numpy() for p in out.prediction_outputs)
+    loc, scale = out.loc.numpy(), out.scale.numpy()
+    # p50 is the mean and p95 - p50 = 1.6449 sigma (8 samples would miss both by far)
+    np.testing.assert_allclose(first[0.5], loc + scale * mu, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(first[0.95] - first[0.5], scale * sigma * 1.6448536, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(first[0.5] - first[0.05], first[0.95] - first[0.5], rtol=1e-4, atol=1e-5)
+
+
 def test_robust_scale_ignores_bursts_and_unobserved_points():
     past = torch.tensor([[1.0, 2.0, 3.0, 4.0, 100.0, -50.0]]).reshape(1, 6, 1)
     mask = torch.tensor([[1, 1, 1, 1, 1, 0]]).reshape(1, 6, 1).float()  # -50 is a gap

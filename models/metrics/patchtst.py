@@ -113,6 +113,24 @@ def robust_scale(past: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, 
     return torch.where(observed, (past - loc) / scale, torch.zeros_like(past)), loc, scale
 
 
+def _exact_quantiles(dist, qs: Sequence[float]) -> list[torch.Tensor] | None:
+    """Inverse-CDF quantiles of transformers' output distribution: an affine transform of an
+    `Independent` base, which has no `icdf` of its own (so `dist.icdf` raises and would fall
+    back to sampling); unwrap it and apply the transforms. None where the base has no icdf."""
+    base = getattr(dist, "base_dist", dist)
+    inner = getattr(base, "base_dist", base)  # Independent -> e.g. Normal
+    levels = []
+    for q in qs:
+        try:
+            value = inner.icdf(torch.full_like(inner.mean, q))
+        except NotImplementedError:
+            return None
+        for transform in getattr(dist, "transforms", []):
+            value = transform(value)
+        levels.append(value)
+    return levels
+
+
 def _observed(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mask = np.isfinite(x)
     return np.where(mask, x, 0.0).astype(np.float32), mask
@@ -324,9 +342,8 @@ class MetricPredictor:
             out = self.model(past_values=past, past_observed_mask=mask)
         params = tuple(p.float() for p in out.prediction_outputs)
         dist = self.model.distribution_output.distribution(params, loc=out.loc, scale=out.scale)
-        try:  # exact quantiles where the distribution has an inverse CDF (normal)
-            levels = [dist.icdf(torch.full_like(dist.mean, q)) for q in qs]
-        except NotImplementedError:  # student_t: quantiles of seeded samples
+        levels = _exact_quantiles(dist, qs)
+        if levels is None:  # student_t: quantiles of seeded samples
             gen_state = torch.random.get_rng_state()
             torch.manual_seed(self.config.seed)
             samples = dist.sample((self.config.num_samples,))
