@@ -123,3 +123,20 @@ def anomaly_likelihood(raw: np.ndarray, short_window: int = 10, historic_window:
     out = np.log(tail + 1e-10) / np.log(1e-10)
     out[idx < learning_period] = 0.0
     return np.clip(out, 0.0, 1.0)
+
+
+def suppress_repeats(scores: np.ndarray, threshold: float, refractory: int) -> np.ndarray:
+    """Causal alarms: a row alarms when its score reaches `threshold` and no alarm was raised
+    in the previous `refractory` rows (one alert per incident, not one per row of it; what an
+    alert throttle does). refractory 0 = every row at or above the threshold."""
+    above = np.flatnonzero(np.nan_to_num(np.asarray(scores, dtype=float), nan=-np.inf) >= threshold)
+    alarms = np.zeros(len(scores), dtype=bool)
+    if refractory <= 0:
+        alarms[above] = True
+        return alarms
+    i = 0
+    while i < len(above):
+        row = above[i]
+        alarms[row] = True
+        i = int(np.searchsorted(above, row + refractory + 1))  # next candidate past the quiet period
+    return alarms

@@ -354,6 +354,7 @@ class MetricModelSettings(_Section):
     scale_window: int = Field(1024, ge=16, description="Past residuals in the robust scale")
     anomaly_threshold: float = Field(60.0, ge=0, le=100, description="score_normalized at or above: is_anomaly")
     nab_short_window: int = Field(5, ge=1, description="eval nab: anomaly-likelihood averaging window")
+    nab_refractory_points: int = Field(50, ge=0, description="eval nab: no second alarm within this many points of the last (0: off)")
     seed: int = 0
     plan_horizon_days: list[int] = Field(default_factory=lambda: [7, 30])
     target_utilization: float = Field(0.6, gt=0, le=1, description="Replicas/requests sized so p95 peak sits here")

@@ -60,18 +60,20 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             task = progress.add_task("NAB", total=len(corpus.series) + 1)
             scores = nab_detector_scores(corpus, cfg, lambda msg: progress.update(task, description=msg, advance=1))
         fixed = json.loads(open(thresholds).read()) if thresholds else None
-        results = score_corpus(corpus, scores, fixed)
+        results = score_corpus(corpus, scores, fixed, refractory=cfg.nab_refractory_points)
         summary = {p: round(r.normalized_score, 2) for p, r in results.items()}
         if plot:
             from opsradar.planning.plots import plot_nab
 
-            plot_nab(corpus, scores, {p: r.threshold for p, r in results.items()}, plot)
+            plot_nab(corpus, scores, {p: r.threshold for p, r in results.items()}, plot, refractory=cfg.nab_refractory_points)
         if as_json:
             typer.echo(json.dumps({"detector": "opsradar-patchtst", "files": len(corpus.series), "scores": summary,
+                                   "refractory_points": cfg.nab_refractory_points,
                                    "profiles": {p: r.to_dict() for p, r in results.items()}}, indent=2))
             return
         for p, r in results.items():
-            console.print(f"{p:>20}: {r.normalized_score:6.2f}  (raw {r.raw_score:.3f}, threshold {r.threshold:.3f})")
+            console.print(f"{p:>20}: {r.normalized_score:6.2f}  (raw {r.raw_score:.3f}, threshold {r.threshold:.3f}, "
+                          f"refractory {cfg.nab_refractory_points} points)")
 
     @eval_app.command("forecast")
     def eval_forecast(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -247,16 +247,21 @@ def score_corpus(
     anomaly_scores: dict[str, np.ndarray],
     thresholds: dict[str, float] | None = None,
     grid: np.ndarray | None = None,
+    refractory: int = 0,
 ) -> dict[str, ProfileResult]:
     """Score a detector's per-file anomaly scores for every profile.
 
     With `thresholds` (profile -> threshold, as in NAB's config/thresholds.json) those are
     used; otherwise the threshold is tuned per profile to maximise the corpus score, which
     is what NAB's optimizer does (so NAB scores are scores at the best threshold).
+    With `refractory` > 0 the detections at a threshold are `suppress_repeats` alarms (no
+    second alarm within that many rows of the last), scored as NAB's binary detections.
     """
     missing = set(corpus.series) - set(anomaly_scores)
     if missing:
         raise ValueError(f"no anomaly scores for: {', '.join(sorted(missing))}")
+    if refractory > 0:
+        return _score_corpus_refractory(corpus, anomaly_scores, thresholds, grid, refractory)
     grid = np.linspace(0.0, 1.0, 1001) if grid is None else np.asarray(grid, dtype=float)
     out: dict[str, ProfileResult] = {}
     for profile, cost in corpus.profiles.items():
@@ -272,6 +277,39 @@ def score_corpus(
         raw = sum(f.score for f in files)
         null, perfect = null_and_perfect(corpus, cost)
         out[profile] = ProfileResult(profile, best, raw, null, perfect, normalise(raw, null, perfect), files)
+    return out
+
+
+def _score_corpus_refractory(corpus: Corpus, anomaly_scores: dict[str, np.ndarray], thresholds: dict[str, float] | None,
+                             grid: np.ndarray | None, refractory: int) -> dict[str, ProfileResult]:
+    """score_corpus for thresholded-then-suppressed alarms: alarms depend on the threshold in a
+    path-dependent way, so every grid threshold is scored on its own alarm vector (0.005 grid)."""
+    from opsradar.models.metrics.anomaly import suppress_repeats
+
+    grid = np.linspace(0.0, 1.0, 201) if grid is None else np.asarray(grid, dtype=float)
+
+    def alarms_at(th: float) -> dict[str, np.ndarray]:
+        return {n: suppress_repeats(anomaly_scores[n], th, refractory).astype(float) for n in corpus.series}
+
+    def files_at(th: float, alarms: dict[str, np.ndarray], cost: CostMatrix, profile: str) -> list[FileScore]:
+        return [replace(s.score(alarms[n], 0.5, cost, profile), threshold=float(th)) for n, s in corpus.series.items()]
+
+    best: dict[str, tuple[float, float]] = {}
+    tuned = [p for p in corpus.profiles if not (thresholds and p in thresholds)]
+    if tuned:
+        for th in grid:
+            alarms = alarms_at(th)
+            for p in tuned:
+                raw = sum(f.score for f in files_at(th, alarms, corpus.profiles[p], p))
+                if p not in best or raw > best[p][1]:
+                    best[p] = (float(th), raw)
+    out: dict[str, ProfileResult] = {}
+    for profile, cost in corpus.profiles.items():
+        th = float(thresholds[profile]) if thresholds and profile in thresholds else best[profile][0]
+        files = files_at(th, alarms_at(th), cost, profile)
+        raw = sum(f.score for f in files)
+        null, perfect = null_and_perfect(corpus, cost)
+        out[profile] = ProfileResult(profile, th, raw, null, perfect, normalise(raw, null, perfect), files)
     return out
 
 

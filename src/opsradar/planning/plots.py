@@ -39,8 +39,10 @@ def plot_capacity(path: str | Path, title: str, hist_t: np.ndarray, hist_y: np.n
     return out
 
 
-def plot_nab(corpus, scores: dict[str, np.ndarray], thresholds: dict[str, float], path: str | Path) -> Path:
-    """One panel per series: values, windows shaded, detections at the standard threshold."""
+def plot_nab(corpus, scores: dict[str, np.ndarray], thresholds: dict[str, float], path: str | Path, refractory: int = 0) -> Path:
+    """One panel per series: values, windows shaded, alarms at the standard threshold."""
+    from opsradar.models.metrics.anomaly import suppress_repeats
+
     plt = _plt()
     names = list(corpus.series)
     fig, axes = plt.subplots(len(names), 1, figsize=(11, 2.4 * len(names)), dpi=90, squeeze=False)
@@ -50,7 +52,7 @@ def plot_nab(corpus, scores: dict[str, np.ndarray], thresholds: dict[str, float]
         ax.plot(s.timestamps, v, lw=0.6, color="#333")
         for lo, hi in s.windows:
             ax.axvspan(s.timestamps[lo], s.timestamps[hi], color="#ff7f0e", alpha=0.2)
-        hits = np.nonzero((scores[name] >= th) & s.scorable)[0]
+        hits = np.nonzero(suppress_repeats(scores[name], th, refractory) & s.scorable)[0]
         ax.scatter(s.timestamps[hits], v[hits], color="#d62728", s=10, zorder=3)
         ax.set_title(name, fontsize=9)
     fig.tight_layout()
