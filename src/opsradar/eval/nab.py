@@ -274,10 +274,14 @@ def score_corpus(
             )
             best = float(grid[int(np.argmax(totals))])
         files = [s.score(anomaly_scores[name], best, cost, profile) for name, s in corpus.series.items()]
-        raw = sum(f.score for f in files)
-        null, perfect = null_and_perfect(corpus, cost)
-        out[profile] = ProfileResult(profile, best, raw, null, perfect, normalise(raw, null, perfect), files)
+        out[profile] = _profile_result(corpus, profile, cost, best, files)
     return out
+
+
+def _profile_result(corpus: Corpus, profile: str, cost: CostMatrix, threshold: float, files: list[FileScore]) -> ProfileResult:
+    raw = sum(f.score for f in files)
+    null, perfect = null_and_perfect(corpus, cost)
+    return ProfileResult(profile, threshold, raw, null, perfect, normalise(raw, null, perfect), files)
 
 
 def _score_corpus_refractory(corpus: Corpus, anomaly_scores: dict[str, np.ndarray], thresholds: dict[str, float] | None,
@@ -306,10 +310,7 @@ def _score_corpus_refractory(corpus: Corpus, anomaly_scores: dict[str, np.ndarra
     out: dict[str, ProfileResult] = {}
     for profile, cost in corpus.profiles.items():
         th = float(thresholds[profile]) if thresholds and profile in thresholds else best[profile][0]
-        files = files_at(th, alarms_at(th), cost, profile)
-        raw = sum(f.score for f in files)
-        null, perfect = null_and_perfect(corpus, cost)
-        out[profile] = ProfileResult(profile, th, raw, null, perfect, normalise(raw, null, perfect), files)
+        out[profile] = _profile_result(corpus, profile, cost, th, files_at(th, alarms_at(th), cost, profile))
     return out
 
 
