@@ -26,21 +26,32 @@ def test_eval_forecast_json(shared_data):
                                    "--context-length", "64", "--epochs", "1"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout[res.stdout.index("{"):])
-    assert set(out["summary"]) == {"patchtst", "seasonal_naive", "mstl_autoets", "last_day_quantiles"}
+    summary = out["summary"]
+    assert set(summary) == {"patchtst", "seasonal_naive", "mstl_autoets", "naive", "last_day_quantiles"}
     rows = out["rows"]
-    assert {(r["model"], r["horizon"]) for r in rows} == {(m, h) for m in out["summary"] for h in ("1h", "24h")}
+    assert {(r["model"], r["horizon"]) for r in rows} == {(m, h) for m in summary for h in ("1h", "24h")}
     assert all(np.isfinite([r["mase"], r["pinball_p50"], r["pinball_p90"]]).all() for r in rows)
-    # Recompute the seasonal-naive 24 h MASE independently from the trace.
+    # One test day: the 1 h windows tile it (24 hourly origins), the 24 h window starts at its first.
     name = out["config"]["series"][0]
     y = load_traces(data)[name]
-    naive = next(r for r in rows if r["model"] == "seasonal_naive" and r["horizon"] == "24h")
-    o = int(naive["origin"])
-    hist = y[:o]
+    first = len(y) - DAY
+    for model in summary:
+        hourly = sorted(int(r["origin"]) for r in rows if r["model"] == model and r["horizon"] == "1h")
+        assert hourly == list(range(first, len(y), 12))
+        assert [int(r["origin"]) for r in rows if r["model"] == model and r["horizon"] == "24h"] == [first]
+        # "all" weighs the horizons equally, not the 24 x more 1 h rows
+        assert summary[model]["all"]["mase"] == pytest.approx((summary[model]["1h"]["mase"] + summary[model]["24h"]["mase"]) / 2)
+    # Recompute baselines independently from the trace.
+    hist = y[:first]
     scale = np.nanmean(np.abs(hist[DAY:] - hist[:-DAY]))
-    expected = np.nanmean(np.abs(y[o:o + DAY] - hist[-DAY:])) / scale
-    assert naive["mase"] == pytest.approx(expected, rel=1e-9)
-    flat = next(r for r in rows if r["model"] == "last_day_quantiles" and r["horizon"] == "1h")
-    expected = np.nanmean(np.abs(y[o:o + 12] - np.nanmedian(hist[-DAY:]))) / scale
-    assert flat["mase"] == pytest.approx(expected, rel=1e-9)
+    row = {(r["model"], r["horizon"], int(r["origin"])): r for r in rows}
+    expected = np.nanmean(np.abs(y[first:] - hist[-DAY:])) / scale
+    assert row["seasonal_naive", "24h", first]["mase"] == pytest.approx(expected, rel=1e-9)
+    expected = np.nanmean(np.abs(y[first:first + 12] - np.nanmedian(hist[-DAY:]))) / scale
+    assert row["last_day_quantiles", "1h", first]["mase"] == pytest.approx(expected, rel=1e-9)
+    o = first + 5 * 12  # a later hourly origin: scaled by its own history, persistence from its own last value
+    h = y[:o]
+    expected = np.nanmean(np.abs(y[o:o + 12] - h[np.isfinite(h)][-1])) / np.nanmean(np.abs(h[DAY:] - h[:-DAY]))
+    assert row["naive", "1h", o]["mase"] == pytest.approx(expected, rel=1e-9)
     for r in rows:  # pinball of p50 is half the scaled MAE
         assert r["pinball_p50"] == pytest.approx(r["mase"] / 2, rel=1e-9)

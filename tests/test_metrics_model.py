@@ -90,6 +90,42 @@ def test_configs_saved_before_robust_scaling_load_as_std_scaled():
     old = {k: v for k, v in MetricModelConfig().__dict__.items() if k != "scaling"}
     assert MetricModelConfig.from_dict(old).scaling == "std" and not MetricModelConfig.from_dict(old).robust_scaling
     assert MetricModelConfig().robust_scaling and not MetricModelConfig(distribution="normal").robust_scaling
+    saved_before_skip = {k: v for k, v in MetricModelConfig().__dict__.items() if not k.startswith("persistence")}
+    assert not MetricModelConfig.from_dict(saved_before_skip).persistence_skip  # their state dicts have no skip weights
+    assert MetricModelConfig().persistence_skip
+
+
+def test_persistence_skip_starts_from_the_last_observed_value():
+    """Untrained (zero-initialised) head: p50 = median + exp(-h / 12) * (last observed - median)."""
+    from opsradar.models.metrics.patchtst import build_forecaster
+
+    cfg = tiny()
+    model = build_forecaster(cfg).eval()
+    past = torch.linspace(0.0, 63.0, 64).reshape(1, 64, 1) + 10.0
+    mask = torch.ones_like(past)
+    mask[0, -3:] = 0.0  # the last three points are gaps: 70 is the last observed value
+    p50 = model.quantiles(past, mask, [0.5])[0][0, :, 0]
+    loc = torch.nanmedian(past[0, :61, 0]).item()
+    expected = loc + np.exp(-np.arange(12) / 12.0) * (70.0 - loc)
+    np.testing.assert_allclose(p50.numpy(), expected, rtol=1e-5)
+    off = build_forecaster(tiny(persistence_skip=False)).eval()
+    assert torch.allclose(off.quantiles(past, mask, [0.5])[0], torch.tensor(loc))  # without the skip: the level
+
+
+def test_persistence_skip_learns_a_random_walk():
+    """On a random walk (persistence is optimal) the skip lets a tiny model match the last-value
+    forecast at lead 1; without it the same budget leaves the forecast near the context median."""
+    rng = np.random.default_rng(0)
+    y = 100.0 + np.cumsum(rng.normal(0.0, 1.0, 6000))
+    ctx = np.stack([y[t - 64:t, None] for t in range(4064, 5900, 12)])
+    lead1 = np.array([y[t] for t in range(4064, 5900, 12)])[:, None]
+    persistence_mae = np.abs(ctx[:, -1] - lead1).mean()
+    mae = {}
+    for skip in (True, False):
+        model = MetricEstimator(tiny(persistence_skip=skip)).train([y[:4000]])
+        mae[skip] = np.abs(model.forecast(ctx, quantiles=(0.5,))[0.5][:, 0] - lead1).mean()
+    assert mae[True] < 1.1 * persistence_mae
+    assert mae[True] < 0.5 * mae[False]
 
 
 def test_quantile_head_is_calibrated_on_skewed_bursts():

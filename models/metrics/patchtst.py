@@ -43,6 +43,11 @@ class MetricModelConfig:
     # Instance normalization of each context window: "robust" (median / mean absolute deviation
     # from it, so a burst does not drag the level; quantile head only) or "std" (mean / std).
     scaling: str = "robust"
+    # Quantile head only: add a learned per-step weight times the last observed value (in
+    # scaled units), so short leads can follow persistence and long ones the robust level.
+    # The weights start at exp(-step / persistence_decay_steps) (12 = an hour of 5-min steps).
+    persistence_skip: bool = True
+    persistence_decay_steps: float = 12.0
     mask_ratio: float = 0.4
     pretrain_epochs: int = 2
     finetune_epochs: int = 4
@@ -85,7 +90,8 @@ class MetricModelConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "MetricModelConfig":
         known = {f.name for f in fields(cls)}
-        d = {"scaling": "std"} | d  # models saved before `scaling` existed were std-scaled
+        # Models saved before these settings existed were std-scaled and had no persistence skip.
+        d = {"scaling": "std", "persistence_skip": False} | d
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
@@ -144,7 +150,8 @@ class QuantileForecaster(torch.nn.Module):
     distributional assumption. Levels are sorted per step (monotone rearrangement), so
     quantiles never cross."""
 
-    def __init__(self, config: "PatchTSTConfig", levels: Sequence[float], robust: bool = False) -> None:
+    def __init__(self, config: "PatchTSTConfig", levels: Sequence[float], robust: bool = False,
+                 persistence_decay_steps: float | None = None) -> None:
         from transformers import PatchTSTModel
 
         super().__init__()
@@ -158,6 +165,10 @@ class QuantileForecaster(torch.nn.Module):
         if robust:  # start at the context's median: the head learns departures from a robust level
             torch.nn.init.zeros_(self.projection.weight)
             torch.nn.init.zeros_(self.projection.bias)
+        self.persistence = None  # per-step weight of the last observed value (None: no skip)
+        if persistence_decay_steps:
+            steps = torch.arange(config.prediction_length, dtype=torch.float32)
+            self.persistence = torch.nn.Parameter(torch.exp(-steps / persistence_decay_steps))
 
     def forward(self, past_values: torch.Tensor, past_observed_mask: torch.Tensor | None = None,
                 future_values: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -171,6 +182,9 @@ class QuantileForecaster(torch.nn.Module):
         emb = self.dropout(out.last_hidden_state.flatten(2))  # (batch, channels, patches * d_model)
         batch, channels = emb.shape[:2]
         raw = self.projection(emb).view(batch, channels, self.config.prediction_length, len(self.levels))
+        if self.persistence is not None:
+            last = self._last_scaled(past_values if self.robust else (past_values - loc) / scale, past_observed_mask)
+            raw = raw + self.persistence[None, None, :, None] * last.transpose(1, 2)[..., None]
         scaled = torch.sort(raw.float(), dim=-1).values.permute(0, 2, 1, 3)  # (batch, horizon, channels, levels)
         result = {"scaled": scaled, "loc": loc, "scale": scale}  # loc/scale: (batch, 1, channels)
         if future_values is not None:
@@ -178,6 +192,15 @@ class QuantileForecaster(torch.nn.Module):
             diff = target - scaled
             result["loss"] = torch.maximum(self.levels * diff, (self.levels - 1) * diff).mean()
         return result
+
+    @staticmethod
+    def _last_scaled(scaled_past: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(batch, 1, channels): the last observed point of each channel (0, the level, if none)."""
+        observed = mask.bool()
+        steps = torch.arange(scaled_past.shape[1], device=scaled_past.device)[None, :, None]
+        last_idx = torch.where(observed, steps, torch.full_like(steps, -1)).amax(1, keepdim=True)
+        value = scaled_past.gather(1, last_idx.clamp(min=0))
+        return torch.where(last_idx >= 0, value, torch.zeros_like(value))
 
     @torch.no_grad()
     def quantiles(self, past_values: torch.Tensor, past_observed_mask: torch.Tensor, qs: Sequence[float]) -> list[torch.Tensor]:
@@ -195,7 +218,8 @@ class QuantileForecaster(torch.nn.Module):
 
 def build_forecaster(cfg: MetricModelConfig) -> torch.nn.Module:
     if cfg.distribution == "quantile":
-        return QuantileForecaster(cfg.patchtst(pretraining=False), cfg.quantile_levels, robust=cfg.robust_scaling)
+        return QuantileForecaster(cfg.patchtst(pretraining=False), cfg.quantile_levels, robust=cfg.robust_scaling,
+                                  persistence_decay_steps=cfg.persistence_decay_steps if cfg.persistence_skip else None)
     from transformers import PatchTSTForPrediction
 
     return PatchTSTForPrediction(cfg.patchtst(pretraining=False))

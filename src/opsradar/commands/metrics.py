@@ -79,7 +79,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     def eval_forecast(
         data: Annotated[str, typer.Option(help="Folder of Bitbrains-format VM traces (*.csv)")],
         as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
-        origins: Annotated[int, typer.Option(help="Daily forecast origins per series (the last N days)")] = 3,
+        origins: Annotated[int, typer.Option(help="Test days per series (the last N days; one 24 h origin a day)")] = 3,
+        short_origin_step: Annotated[int, typer.Option(help="1 h origins every N 5-minute steps (12: hourly; 288: daily)")] = 12,
         context_length: Annotated[int, typer.Option(help="PatchTST context (5-minute steps)")] = 288,
         epochs: Annotated[int, typer.Option(help="Fine-tuning epochs")] = 10,
         max_series: Annotated[Optional[int], typer.Option(help="Use only the first N series")] = None,
@@ -90,7 +91,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Rolling-origin backtest (CPU, memory; 1 h, 24 h): MASE and pinball p50/p90 vs. baselines."""
         from opsradar.eval.forecast import ForecastEvalConfig, run_backtest
 
-        cfg = ForecastEvalConfig(n_origins=origins, context_length=context_length, finetune_epochs=epochs, max_series=max_series,
+        cfg = ForecastEvalConfig(n_origins=origins, short_origin_step=short_origin_step, context_length=context_length, finetune_epochs=epochs, max_series=max_series,
                                  seed=seed, distribution=distribution, scaling=scaling)
         with console.status("backtesting...") as status:
             report = run_backtest(data, cfg, progress=lambda msg: status.update(msg))
