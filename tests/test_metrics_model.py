@@ -75,6 +75,29 @@ def test_normal_head_quantiles_are_exact_not_sampled(nab_values):
     np.testing.assert_allclose(first[0.5] - first[0.05], first[0.95] - first[0.5], rtol=1e-4, atol=1e-5)
 
 
+def test_ensemble_forecast_is_the_median_of_seeded_members_and_survives_save_load(nab_values, tmp_path):
+    from opsradar.models.metrics.patchtst import EnsembleForecaster
+
+    kw = dict(distribution="normal", scaling="std", finetune_epochs=1)
+    train = [nab_values[0][:1200]]
+    ensemble = MetricEstimator(tiny(ensemble_size=3, seed=1, **kw)).train(train)
+    assert isinstance(ensemble.model, EnsembleForecaster) and len(ensemble.model.members) == 3
+    assert len(ensemble.training["member_histories"]) == 3
+    ctx = np.stack([nab_values[0][i:i + 64, None] for i in range(1200, 1500, 50)]).astype(np.float32)
+    q = ensemble.forecast(ctx)
+    per_member = [MetricPredictor(m, tiny(**kw)).forecast(ctx) for m in ensemble.model.members]
+    assert not np.allclose(per_member[0][0.5], per_member[1][0.5])  # different seeds, different models
+    for level in q:
+        np.testing.assert_allclose(q[level], np.median([p[level] for p in per_member], axis=0), rtol=1e-6, atol=1e-6)
+    assert _ordered(q)
+    # Member k is the single model of seed (seed * size + k): ensembles of seeds 0, 1, 2 share no member.
+    single = MetricEstimator(tiny(seed=1 * 3 + 1, **kw)).train(train)
+    np.testing.assert_allclose(per_member[1][0.5], single.forecast(ctx)[0.5], rtol=1e-5, atol=1e-5)
+    loaded = MetricPredictor.load(ensemble.save(tmp_path / "model"))
+    assert isinstance(loaded.model, EnsembleForecaster) and loaded.config.ensemble_size == 3
+    np.testing.assert_array_equal(loaded.forecast(ctx)[0.5], q[0.5])
+
+
 def test_robust_scale_ignores_bursts_and_unobserved_points():
     past = torch.tensor([[1.0, 2.0, 3.0, 4.0, 100.0, -50.0]]).reshape(1, 6, 1)
     mask = torch.tensor([[1, 1, 1, 1, 1, 0]]).reshape(1, 6, 1).float()  # -50 is a gap

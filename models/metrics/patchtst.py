@@ -48,6 +48,9 @@ class MetricModelConfig:
     # The weights start at exp(-step / persistence_decay_steps) (12 = an hour of 5-min steps).
     persistence_skip: bool = True
     persistence_decay_steps: float = 12.0
+    # Members trained from different seeds (member k uses seed * ensemble_size + k, so the
+    # ensembles of two seeds share no member); each quantile is the median over members.
+    ensemble_size: int = 1
     mask_ratio: float = 0.4
     pretrain_epochs: int = 2
     finetune_epochs: int = 4
@@ -216,13 +219,28 @@ class QuantileForecaster(torch.nn.Module):
         return result
 
 
-def build_forecaster(cfg: MetricModelConfig) -> torch.nn.Module:
+class EnsembleForecaster(torch.nn.Module):
+    """Forecasters of one architecture trained from different seeds (see MetricModelConfig)."""
+
+    def __init__(self, members: Sequence[torch.nn.Module]) -> None:
+        super().__init__()
+        self.members = torch.nn.ModuleList(members)
+        self.config = members[0].config
+
+
+def _build_member(cfg: MetricModelConfig) -> torch.nn.Module:
     if cfg.distribution == "quantile":
         return QuantileForecaster(cfg.patchtst(pretraining=False), cfg.quantile_levels, robust=cfg.robust_scaling,
                                   persistence_decay_steps=cfg.persistence_decay_steps if cfg.persistence_skip else None)
     from transformers import PatchTSTForPrediction
 
     return PatchTSTForPrediction(cfg.patchtst(pretraining=False))
+
+
+def build_forecaster(cfg: MetricModelConfig) -> torch.nn.Module:
+    if cfg.ensemble_size > 1:
+        return EnsembleForecaster([_build_member(cfg) for _ in range(cfg.ensemble_size)])
+    return _build_member(cfg)
 
 
 class _Windows:
@@ -267,26 +285,38 @@ class MetricEstimator:
 
     def train(self, series: Sequence[np.ndarray]) -> "MetricPredictor":
         cfg = self.config
-        torch.manual_seed(cfg.seed)
-        random.seed(cfg.seed)
-        rng = np.random.default_rng(cfg.seed)
         device = pick_device(cfg.device)
-        data = _Windows(series, cfg.context_length, cfg.prediction_length, rng)
+        data = _Windows(series, cfg.context_length, cfg.prediction_length, np.random.default_rng(cfg.seed))
         n_channels = data.series[0].shape[1]
         if any(s.shape[1] != n_channels for s in data.series) or n_channels != cfg.num_channels:
             raise ValueError(f"every series needs {cfg.num_channels} channel(s); got {[s.shape[1] for s in data.series]}")
+        if cfg.ensemble_size <= 1:
+            model, history = self._train_member(data, cfg.seed, device, "")
+            return MetricPredictor(model.cpu(), cfg, training={"history": history, "windows": len(data.starts)})
+        members, histories = [], []
+        for k in range(cfg.ensemble_size):
+            data.rng = np.random.default_rng(cfg.seed * cfg.ensemble_size + k)
+            model, history = self._train_member(data, cfg.seed * cfg.ensemble_size + k, device,
+                                                f"member {k + 1}/{cfg.ensemble_size} ")
+            members.append(model.cpu())
+            histories.append(history)
+        return MetricPredictor(EnsembleForecaster(members), cfg,
+                               training={"history": histories[0], "member_histories": histories, "windows": len(data.starts)})
 
+    def _train_member(self, data: "_Windows", seed: int, device: torch.device, label: str) -> tuple[torch.nn.Module, dict]:
+        cfg = self.config
+        torch.manual_seed(seed)
+        random.seed(seed)
         from transformers import PatchTSTForPretraining
 
         history: dict[str, list[float]] = {"pretrain_loss": [], "finetune_loss": []}
         pre = PatchTSTForPretraining(cfg.patchtst(pretraining=True)).to(device)
         if cfg.pretrain_epochs:
-            history["pretrain_loss"] = self._fit(pre, data, cfg.pretrain_epochs, with_future=False, stage="pretrain", device=device)
-        model = build_forecaster(cfg).to(device)
+            history["pretrain_loss"] = self._fit(pre, data, cfg.pretrain_epochs, with_future=False, stage=f"{label}pretrain", device=device)
+        model = _build_member(cfg).to(device)
         model.model.load_state_dict(pre.model.state_dict())  # pretrained backbone, fresh head
-        history["finetune_loss"] = self._fit(model, data, cfg.finetune_epochs, with_future=True, stage="finetune", device=device)
-        model.eval()
-        return MetricPredictor(model.cpu(), cfg, training={"history": history, "windows": len(data.starts)})
+        history["finetune_loss"] = self._fit(model, data, cfg.finetune_epochs, with_future=True, stage=f"{label}finetune", device=device)
+        return model.eval(), history
 
     def _fit(self, model: torch.nn.Module, data: _Windows, epochs: int, with_future: bool, stage: str, device: torch.device) -> list[float]:
         cfg = self.config
@@ -357,15 +387,22 @@ class MetricPredictor:
 
     def _quantiles(self, past: torch.Tensor, mask: torch.Tensor, qs: list[float]) -> list[np.ndarray]:
         past, mask = past.to(self.device), mask.to(self.device)
-        if isinstance(self.model, QuantileForecaster):
+        if isinstance(self.model, EnsembleForecaster):
+            per_member = torch.stack([torch.stack(self._member_quantiles(m, past, mask, qs)) for m in self.model.members])
+            levels = per_member.median(dim=0).values  # (levels, batch, horizon, channels)
+        else:
+            levels = torch.stack(self._member_quantiles(self.model, past, mask, qs))
+        # Monotone by construction; cummax guards against float ties.
+        return [s.cpu().numpy() for s in torch.cummax(levels, dim=0).values]
+
+    def _member_quantiles(self, model: torch.nn.Module, past: torch.Tensor, mask: torch.Tensor, qs: list[float]) -> list[torch.Tensor]:
+        if isinstance(model, QuantileForecaster):
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
-                levels = self.model.quantiles(past, mask, qs)
-            stacked = torch.cummax(torch.stack(levels), dim=0).values
-            return [s.cpu().numpy() for s in stacked]
+                return [level.float() for level in model.quantiles(past, mask, qs)]
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
-            out = self.model(past_values=past, past_observed_mask=mask)
+            out = model(past_values=past, past_observed_mask=mask)
         params = tuple(p.float() for p in out.prediction_outputs)
-        dist = self.model.distribution_output.distribution(params, loc=out.loc, scale=out.scale)
+        dist = model.distribution_output.distribution(params, loc=out.loc, scale=out.scale)
         levels = _exact_quantiles(dist, qs)
         if levels is None:  # student_t: quantiles of seeded samples
             gen_state = torch.random.get_rng_state()
@@ -373,9 +410,7 @@ class MetricPredictor:
             samples = dist.sample((self.config.num_samples,))
             torch.random.set_rng_state(gen_state)
             levels = list(torch.quantile(samples, torch.tensor(qs, device=samples.device), dim=0))
-        # Monotone by construction; cummax guards against float ties.
-        stacked = torch.cummax(torch.stack(levels), dim=0).values
-        return [s.cpu().numpy() for s in stacked]
+        return [level.float() for level in levels]
 
     # -- persistence -------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:

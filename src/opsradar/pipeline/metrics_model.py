@@ -53,7 +53,7 @@ def model_config(m: MetricModelSettings):
         patch_stride=m.patch_stride, d_model=m.d_model, num_layers=m.num_layers, ffn_dim=2 * m.d_model,
         distribution=m.distribution, scaling=m.scaling,
         pretrain_epochs=m.pretrain_epochs, finetune_epochs=m.finetune_epochs, windows_per_epoch=m.windows_per_epoch,
-        seed=m.seed, device=m.device,
+        ensemble_size=m.ensemble_size, seed=m.seed, device=m.device,
     )
 
 
