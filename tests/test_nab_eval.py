@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 pytestmark = pytest.mark.slow
 TINY = {"OPSRADAR_METRICS__CONTEXT_LENGTH": "64", "OPSRADAR_METRICS__PREDICTION_LENGTH": "8", "OPSRADAR_METRICS__D_MODEL": "16",
         "OPSRADAR_METRICS__PRETRAIN_EPOCHS": "1", "OPSRADAR_METRICS__FINETUNE_EPOCHS": "1", "OPSRADAR_METRICS__WINDOWS_PER_EPOCH": "256",
-        "OPSRADAR_METRICS__DEVICE": "cpu"}
+        "OPSRADAR_METRICS__DEVICE": "cpu", "OPSRADAR_METRICS__ENSEMBLE_SIZE": "2", "OPSRADAR_METRICS__SEED": "4"}
 
 
 def test_eval_nab_json(shared_data, tmp_path, monkeypatch):
@@ -20,6 +20,7 @@ def test_eval_nab_json(shared_data, tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["eval", "nab", "--nab-root", str(shared_data / "nab"), "--json", "--plot", str(plot)])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout[res.stdout.index("{"):])
+    assert (out["seed"], out["ensemble_size"]) == (4, 2)  # the figure names the model that produced it
     assert out["files"] == 4 and set(out["scores"]) == {"standard", "reward_low_FP_rate", "reward_low_FN_rate"}
     for profile, r in out["profiles"].items():
         assert r["null_score"] == pytest.approx(-9.0 * (2.0 if profile == "reward_low_FN_rate" else 1.0))

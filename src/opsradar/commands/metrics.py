@@ -68,7 +68,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             plot_nab(corpus, scores, {p: r.threshold for p, r in results.items()}, plot, refractory=cfg.nab_refractory_points)
         if as_json:
             typer.echo(json.dumps({"detector": "opsradar-patchtst", "files": len(corpus.series), "scores": summary,
-                                   "refractory_points": cfg.nab_refractory_points,
+                                   "refractory_points": cfg.nab_refractory_points, "seed": cfg.seed,
+                                   "ensemble_size": cfg.ensemble_size,
                                    "profiles": {p: r.to_dict() for p, r in results.items()}}, indent=2))
             return
         for p, r in results.items():
