@@ -290,18 +290,18 @@ class MetricEstimator:
         n_channels = data.series[0].shape[1]
         if any(s.shape[1] != n_channels for s in data.series) or n_channels != cfg.num_channels:
             raise ValueError(f"every series needs {cfg.num_channels} channel(s); got {[s.shape[1] for s in data.series]}")
-        if cfg.ensemble_size <= 1:
-            model, history = self._train_member(data, cfg.seed, device, "")
-            return MetricPredictor(model.cpu(), cfg, training={"history": history, "windows": len(data.starts)})
+        size = max(cfg.ensemble_size, 1)
         members, histories = [], []
-        for k in range(cfg.ensemble_size):
-            data.rng = np.random.default_rng(cfg.seed * cfg.ensemble_size + k)
-            model, history = self._train_member(data, cfg.seed * cfg.ensemble_size + k, device,
-                                                f"member {k + 1}/{cfg.ensemble_size} ")
+        for k in range(size):  # one member (seed * 1 + 0 = seed) unless ensemble_size > 1
+            seed = cfg.seed * size + k
+            data.rng = np.random.default_rng(seed)
+            model, history = self._train_member(data, seed, device, f"member {k + 1}/{size} " if size > 1 else "")
             members.append(model.cpu())
             histories.append(history)
-        return MetricPredictor(EnsembleForecaster(members), cfg,
-                               training={"history": histories[0], "member_histories": histories, "windows": len(data.starts)})
+        training = {"history": histories[0], "windows": len(data.starts)}
+        if size == 1:
+            return MetricPredictor(members[0], cfg, training=training)
+        return MetricPredictor(EnsembleForecaster(members), cfg, training=training | {"member_histories": histories})
 
     def _train_member(self, data: "_Windows", seed: int, device: torch.device, label: str) -> tuple[torch.nn.Module, dict]:
         cfg = self.config
