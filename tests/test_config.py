@@ -27,6 +27,14 @@ def test_invalid_value_names_field_and_env_var():
     assert "spark.shuffle_partitions" in msg and "OPSRADAR_SPARK__SHUFFLE_PARTITIONS" in msg and "environment" in msg
 
 
+@pytest.mark.parametrize("size", ["0", "17"])
+def test_metric_ensemble_size_out_of_bounds_is_rejected(size):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, environ={"OPSRADAR_METRICS__ENSEMBLE_SIZE": size})
+    assert "metrics.ensemble_size" in str(err.value) and "OPSRADAR_METRICS__ENSEMBLE_SIZE" in str(err.value)
+    assert load_config(None, environ={}).metrics.ensemble_size == 3
+
+
 def test_unknown_key_and_bad_toml_are_clear(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[storage]\nrooot = 'x'\n")
