@@ -35,6 +35,14 @@ def test_metric_ensemble_size_out_of_bounds_is_rejected(size):
     assert load_config(None, environ={}).metrics.ensemble_size == 3
 
 
+@pytest.mark.parametrize("fraction", ["-0.1", "0.9"])
+def test_metric_calibration_fraction_out_of_bounds_is_rejected(fraction):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, environ={"OPSRADAR_METRICS__CALIBRATION_FRACTION": fraction})
+    assert "metrics.calibration_fraction" in str(err.value)
+    assert load_config(None, environ={"OPSRADAR_METRICS__CALIBRATION_FRACTION": "0"}).metrics.calibration_fraction == 0.0
+
+
 def test_unknown_key_and_bad_toml_are_clear(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[storage]\nrooot = 'x'\n")

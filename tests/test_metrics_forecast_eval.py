@@ -55,3 +55,20 @@ def test_eval_forecast_json(shared_data):
     assert row["naive", "1h", o]["mase"] == pytest.approx(expected, rel=1e-9)
     for r in rows:  # pinball of p50 is half the scaled MAE
         assert r["pinball_p50"] == pytest.approx(r["mase"] / 2, rel=1e-9)
+
+
+def test_eval_forecast_of_the_pipeline_model_scores_its_own_horizon(shared_data, tmp_path):
+    from opsradar.cli import app
+
+    conf = tmp_path / "opsradar.toml"
+    conf.write_text("[metrics]\ncontext_length = 64\nprediction_length = 24\nd_model = 16\npretrain_epochs = 1\n"
+                    "finetune_epochs = 1\nwindows_per_epoch = 256\nensemble_size = 2\ndevice = 'cpu'\n")
+    res = CliRunner().invoke(app, ["eval", "forecast", "--data", str(shared_data / "bitbrains"), "--json", "--origins", "1",
+                                   "--max-series", "1", "--pipeline-model", "--config", str(conf)])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout[res.stdout.index("{"):])
+    model = out["config"]["model"]
+    assert (model["context_length"], model["ensemble_size"], model["calibration_fraction"]) == (64, 2, 0.2)
+    assert out["config"]["horizons"] == ["1h"]  # a 2 h model is not scored at 24 h, nor are the baselines
+    assert {r["horizon"] for r in out["rows"]} == {"1h"} and len(out["rows"]) == 5 * 24
+    assert all(0.0 <= r["coverage_p90"] <= 1.0 for r in out["rows"])

@@ -226,3 +226,25 @@ def test_calibration_and_likelihood_helpers():
     assert lik[:288].max() == 0 and lik[1505] > 0.9 and np.median(lik[300:1490]) < 0.2
     lik_prefix = anomaly_likelihood(raw[:1505], short_window=5, learning_period=288)
     np.testing.assert_allclose(lik_prefix, lik[:1505])  # causal
+
+
+def test_calibrated_model_covers_its_held_out_windows_and_survives_save_load(nab_values, tmp_path):
+    from opsradar.models.metrics.calibration import calibration_windows
+
+    series = [v[:2000] for v in nab_values]
+    cfg = tiny(calibration_fraction=0.25, finetune_epochs=1)
+    model = MetricEstimator(cfg).train(series)
+    assert model.calibration is not None and model.training["calibration"]["held_out_points"] == 2 * 500
+    assert model.training["windows"] == 2 * (1500 - 64 - 12 + 1)  # training never sees the held-out ends
+    ctx, fut = (np.concatenate(a) for a in zip(*(calibration_windows([s[:, None]], 64, 12, 500) for s in series)))
+    cal = model.forecast(ctx, quantiles=(0.1, 0.5, 0.9, 0.95))
+    raw = model.forecast(ctx, quantiles=(0.1, 0.5, 0.9, 0.95), calibrated=False)
+    np.testing.assert_array_equal(cal[0.5], raw[0.5])  # the median (what anomaly scores use) is untouched
+    assert (cal[0.1] <= cal[0.5]).all() and _ordered(cal)
+    for q in (0.1, 0.9, 0.95):  # conformal: at least q on the calibration windows, and not much more
+        assert q - 0.01 <= (fut <= cal[q]).mean() <= q + 0.04, q
+    loaded = MetricPredictor.load(model.save(tmp_path / "model"))
+    assert loaded.calibration is not None
+    np.testing.assert_array_equal(loaded.forecast(ctx[:5])[0.95], model.forecast(ctx[:5])[0.95])
+    short = MetricEstimator(tiny(calibration_fraction=0.25, finetune_epochs=1)).train([nab_values[0][:90]])
+    assert short.calibration is None and short.training["calibration"].startswith("skipped")

@@ -57,6 +57,10 @@ def test_train_score_forecast_plan(lake):
     assert trained.counts["series"] == 4 and trained.outputs[0].endswith("v0001")
     gaps = layout.read_interval("raw", "metrics/source=bitbrains", history).column("value").null_count
     assert gaps >= 5 and trained.counts["points_without_value"] == gaps  # trace gaps are counted, not silently dropped
+    from opsradar.models.metrics.patchtst import MetricPredictor
+
+    model = MetricPredictor.load(trained.outputs[0])  # quantiles calibrated on each series' held-out last 20%
+    assert model.calibration is not None and model.training["calibration"]["held_out_points"] == 4 * int(0.2 * 3 * 288)
 
     last_day = Interval(interval.end - DAY, interval.end)
     scored = score_metrics(cfg, last_day)

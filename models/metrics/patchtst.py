@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from opsradar.models.metrics.calibration import CALIBRATED_LEVELS, QuantileCalibration, calibration_windows
 from opsradar.models.registry import load_model_folder, save_model_folder
 
 MODEL_FAMILY = "patchtst-metrics"
@@ -51,6 +52,10 @@ class MetricModelConfig:
     # Members trained from different seeds (member k uses seed * ensemble_size + k, so the
     # ensembles of two seeds share no member); each quantile is the median over members.
     ensemble_size: int = 1
+    # Share of each series' end held out of training to calibrate the quantile band by split
+    # conformal prediction (calibration.py); 0 = off. p50 is never changed by it.
+    calibration_fraction: float = 0.0
+    calibration_windows: int = 1024
     mask_ratio: float = 0.4
     pretrain_epochs: int = 2
     finetune_epochs: int = 4
@@ -286,7 +291,9 @@ class MetricEstimator:
     def train(self, series: Sequence[np.ndarray]) -> "MetricPredictor":
         cfg = self.config
         device = pick_device(cfg.device)
-        data = _Windows(series, cfg.context_length, cfg.prediction_length, np.random.default_rng(cfg.seed))
+        series = [_as_2d(s) for s in series]
+        fit_series, holdouts = self._split_calibration(series)
+        data = _Windows(fit_series, cfg.context_length, cfg.prediction_length, np.random.default_rng(cfg.seed))
         n_channels = data.series[0].shape[1]
         if any(s.shape[1] != n_channels for s in data.series) or n_channels != cfg.num_channels:
             raise ValueError(f"every series needs {cfg.num_channels} channel(s); got {[s.shape[1] for s in data.series]}")
@@ -300,8 +307,22 @@ class MetricEstimator:
             histories.append(history)
         training = {"history": histories[0], "windows": len(data.starts)}
         if size == 1:
-            return MetricPredictor(members[0], cfg, training=training)
-        return MetricPredictor(EnsembleForecaster(members), cfg, training=training | {"member_histories": histories})
+            predictor = MetricPredictor(members[0], cfg, training=training)
+        else:
+            predictor = MetricPredictor(EnsembleForecaster(members), cfg, training=training | {"member_histories": histories})
+        if cfg.calibration_fraction > 0:
+            predictor.calibrate(series, holdouts)
+        return predictor
+
+    def _split_calibration(self, series: list[np.ndarray]) -> tuple[list[np.ndarray], list[int]]:
+        """Series to train on, and per series how many end points are held out (0: too short to spare)."""
+        cfg = self.config
+        span = cfg.context_length + cfg.prediction_length
+        holdouts = []
+        for s in series:
+            hold = int(len(s) * cfg.calibration_fraction)
+            holdouts.append(hold if hold >= cfg.prediction_length and len(s) - hold >= span else 0)
+        return [s[:len(s) - h] for s, h in zip(series, holdouts)], holdouts
 
     def _train_member(self, data: "_Windows", seed: int, device: torch.device, label: str) -> tuple[torch.nn.Module, dict]:
         cfg = self.config
@@ -356,12 +377,14 @@ class MetricPredictor:
     """Forecasts quantiles for the next `prediction_length` steps from a context window."""
 
     def __init__(self, model: torch.nn.Module, config: MetricModelConfig, name: str = MODEL_FAMILY,
-                 version: str = "unregistered", training: dict | None = None) -> None:
+                 version: str = "unregistered", training: dict | None = None,
+                 calibration: QuantileCalibration | None = None) -> None:
         self.model = model.eval()
         self.config = config
         self.name = name
         self.version = version
         self.training = training or {}
+        self.calibration: QuantileCalibration | None = calibration
         self.device = torch.device("cpu")
 
     def to(self, device: str | torch.device) -> "MetricPredictor":
@@ -370,20 +393,44 @@ class MetricPredictor:
         return self
 
     @torch.no_grad()
-    def forecast(self, context: np.ndarray, quantiles: Sequence[float] = QUANTILES, batch_size: int = 256) -> dict[float, np.ndarray]:
+    def forecast(self, context: np.ndarray, quantiles: Sequence[float] = QUANTILES, batch_size: int = 256,
+                 calibrated: bool = True) -> dict[float, np.ndarray]:
         """context (batch, context_length, channels) -> {q: (batch, prediction_length, channels)}."""
         ctx = np.asarray(context, dtype=np.float32)
         if ctx.ndim == 2:
             ctx = ctx[None]
         if ctx.shape[1:] != (self.config.context_length, self.config.num_channels):
             raise ValueError(f"context shape {ctx.shape[1:]} != ({self.config.context_length}, {self.config.num_channels})")
-        qs = sorted(quantiles)
+        calibration = self.calibration if calibrated else None
+        qs = sorted(set(quantiles) | ({0.5} if calibration else set()))
         outs: dict[float, list[np.ndarray]] = {q: [] for q in qs}
         for lo in range(0, len(ctx), batch_size):
             past, mask = _observed(ctx[lo:lo + batch_size])
             for q, arr in zip(qs, self._quantiles(torch.from_numpy(past), torch.from_numpy(mask), qs)):
                 outs[q].append(arr)
-        return {q: np.concatenate(v) for q, v in outs.items()}
+        raw = {q: np.concatenate(v) for q, v in outs.items()}
+        if calibration:
+            levels = np.maximum.accumulate(np.stack([calibration.apply(raw[0.5], q, raw[q]) for q in qs]), axis=0)
+            raw = dict(zip(qs, levels))
+        return {q: raw[q] for q in sorted(quantiles)}
+
+    def calibrate(self, series: Sequence[np.ndarray], holdouts: Sequence[int]) -> None:
+        """Fit the band's split-conformal factors on windows whose futures lie in the held-out ends."""
+        cfg = self.config
+        per_series = [calibration_windows([_as_2d(s)], cfg.context_length, cfg.prediction_length, h, cfg.calibration_windows)
+                      for s, h in zip(series, holdouts) if h]
+        if not per_series:
+            self.calibration = None
+            self.training["calibration"] = "skipped: no series long enough to hold out its end"
+            return
+        contexts = np.concatenate([c for c, _ in per_series])
+        futures = np.concatenate([f for _, f in per_series])
+        if len(contexts) > cfg.calibration_windows:  # evenly over all series' windows
+            keep = np.unique(np.linspace(0, len(contexts) - 1, cfg.calibration_windows).round().astype(int))
+            contexts, futures = contexts[keep], futures[keep]
+        raw = self.forecast(contexts, quantiles=(0.5, *CALIBRATED_LEVELS), calibrated=False)
+        self.calibration = QuantileCalibration.fit(raw[0.5], raw, futures)
+        self.training["calibration"] = {"windows": len(contexts), "held_out_points": int(sum(holdouts))}
 
     def _quantiles(self, past: torch.Tensor, mask: torch.Tensor, qs: list[float]) -> list[np.ndarray]:
         past, mask = past.to(self.device), mask.to(self.device)
@@ -417,7 +464,8 @@ class MetricPredictor:
         return save_model_folder(
             folder,
             self.model.state_dict(),
-            {"model_config": asdict(self.config), "patchtst": self.model.config.to_dict()},
+            {"model_config": asdict(self.config), "patchtst": self.model.config.to_dict(),
+             "calibration": self.calibration.to_dict() if self.calibration else None},
             {"name": self.name, "family": MODEL_FAMILY, "version": self.version, "training": self.training},
         )
 
@@ -429,4 +477,6 @@ class MetricPredictor:
         model.load_state_dict(tensors)
         folder_name = Path(folder).name
         version = folder_name if re.fullmatch(r"v\d{4,}", folder_name) else metadata.get("version", "unregistered")
-        return cls(model, cfg, name=metadata.get("name", MODEL_FAMILY), version=version, training=metadata.get("training")).to(device)
+        calibration = QuantileCalibration.from_dict(config["calibration"]) if config.get("calibration") else None
+        return cls(model, cfg, name=metadata.get("name", MODEL_FAMILY), version=version, training=metadata.get("training"),
+                   calibration=calibration).to(device)

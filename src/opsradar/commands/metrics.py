@@ -88,21 +88,30 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Training seed (report the spread over a few)")] = 0,
         distribution: Annotated[str, typer.Option(help="Forecast head: quantile | normal | student_t")] = "quantile",
         scaling: Annotated[str, typer.Option(help="Context normalization: robust | std")] = "robust",
+        calibration_fraction: Annotated[float, typer.Option(help="Share of each training series' end held out to calibrate the quantiles (0: off)")] = 0.0,
+        pipeline_model: Annotated[bool, typer.Option("--pipeline-model", help="Evaluate the model the pipeline trains ([metrics] settings; 1 h only when its horizon is shorter than 24 h)")] = False,
+        config: ConfigOpt = None,
     ) -> None:
         """Rolling-origin backtest (CPU, memory; 1 h, 24 h): MASE and pinball p50/p90 vs. baselines."""
         from opsradar.eval.forecast import ForecastEvalConfig, run_backtest
 
         cfg = ForecastEvalConfig(n_origins=origins, short_origin_step=short_origin_step, context_length=context_length, finetune_epochs=epochs, max_series=max_series,
-                                 seed=seed, distribution=distribution, scaling=scaling)
+                                 seed=seed, distribution=distribution, scaling=scaling,
+                                 calibration_fraction=calibration_fraction)
+        model = None
+        if pipeline_model:
+            from opsradar.pipeline.metrics_model import model_config
+
+            model = model_config(_cfg(config).metrics)
         with console.status("backtesting...") as status:
-            report = run_backtest(data, cfg, progress=lambda msg: status.update(msg))
+            report = run_backtest(data, cfg, progress=lambda msg: status.update(msg), model=model)
         summary = report.summary()
         if as_json:
             typer.echo(json.dumps({"summary": summary, "config": report.config, "rows": [r.__dict__ for r in report.rows]}, indent=2))
             return
         for model, by_h in summary.items():
             for h, m in by_h.items():
-                console.print(f"{model:>16} {h:>4}: MASE {m['mase']:.3f}  pinball p50 {m['pinball_p50']:.3f}  p90 {m['pinball_p90']:.3f}")
+                console.print(f"{model:>16} {h:>4}: MASE {m['mase']:.3f}  pinball p50 {m['pinball_p50']:.3f}  p90 {m['pinball_p90']:.3f}  p90 coverage {m['coverage_p90']:.2f}")
 
     @train_app.command("metrics")
     def train_metrics(

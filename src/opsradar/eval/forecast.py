@@ -35,6 +35,7 @@ DAY = 288
 HORIZONS = {"1h": 12, "24h": 288}
 RESOURCES = {"cpu": "CPU usage [%]", "memory": "Memory usage [KB]"}
 QUANTILES = (0.5, 0.9)
+METRICS = ("mase", "pinball_p50", "pinball_p90", "coverage_p90")
 
 
 @dataclass
@@ -49,6 +50,7 @@ class ForecastEvalConfig:
     windows_per_epoch: int = 4096
     distribution: str = "quantile"  # quantile | normal | student_t (MetricModelConfig)
     scaling: str = "robust"  # robust | std
+    calibration_fraction: float = 0.0  # end of each training series held out for split-conformal quantiles (0: off)
     seed: int = 0
     max_series: int | None = None
 
@@ -130,6 +132,7 @@ class SeriesResult:
     mase: float
     pinball_p50: float
     pinball_p90: float
+    coverage_p90: float  # share of actuals <= p90 (0.9 when calibrated)
 
 
 @dataclass
@@ -142,9 +145,9 @@ class ForecastReport:
         frame = pd.DataFrame([r.__dict__ for r in self.rows])
         out: dict[str, dict[str, dict[str, float]]] = {}
         for (model, horizon), g in frame.groupby(["model", "horizon"]):
-            out.setdefault(model, {})[horizon] = {m: float(g[m].mean()) for m in ("mase", "pinball_p50", "pinball_p90")}
+            out.setdefault(model, {})[horizon] = {m: float(g[m].mean()) for m in METRICS}
         for model, by_h in out.items():  # each horizon weighs the same, however many origins it has
-            by_h["all"] = {m: float(np.mean([v[m] for v in by_h.values()])) for m in ("mase", "pinball_p50", "pinball_p90")}
+            by_h["all"] = {m: float(np.mean([v[m] for v in by_h.values()])) for m in METRICS}
         return out
 
 
@@ -174,7 +177,11 @@ def _origins(cfg: ForecastEvalConfig, first_origin: int) -> list[tuple[int, int]
 
 
 def run_backtest(data_dir: str | Path, cfg: ForecastEvalConfig | None = None,
-                 progress: Callable[[str], None] | None = None) -> ForecastReport:
+                 progress: Callable[[str], None] | None = None, model: "MetricModelConfig | None" = None) -> ForecastReport:
+    """`model`: evaluate this model config (e.g. the pipeline's) instead of the one built from `cfg`;
+    only the horizons within its prediction_length are scored, for every model alike."""
+    from dataclasses import asdict
+
     from opsradar.models.metrics.patchtst import MetricEstimator, MetricModelConfig
 
     cfg = cfg or ForecastEvalConfig()
@@ -184,22 +191,29 @@ def run_backtest(data_dir: str | Path, cfg: ForecastEvalConfig | None = None,
     horizon_max = max(HORIZONS.values())
     shortest = min(len(v) for v in series.values())
     first_origin = shortest - cfg.n_origins * DAY
-    if first_origin < cfg.context_length + horizon_max + 2 * DAY:
+    if first_origin < max(cfg.context_length, model.context_length if model else 0) + horizon_max + 2 * DAY:
         raise ValueError(f"series too short ({shortest} points) for {cfg.n_origins} daily origins")
     origins = _origins(cfg, first_origin)
 
     if progress:
         progress("training PatchTST on data before the first origin")
-    model_cfg = MetricModelConfig(
+    model_cfg = model or MetricModelConfig(
         context_length=cfg.context_length, prediction_length=horizon_max, d_model=cfg.d_model, ffn_dim=2 * cfg.d_model,
         pretrain_epochs=cfg.pretrain_epochs, finetune_epochs=cfg.finetune_epochs, windows_per_epoch=cfg.windows_per_epoch,
-        distribution=cfg.distribution, scaling=cfg.scaling, seed=cfg.seed,
+        distribution=cfg.distribution, scaling=cfg.scaling, seed=cfg.seed, calibration_fraction=cfg.calibration_fraction,
     )
+    horizons = {name: h for name, h in HORIZONS.items() if h <= model_cfg.prediction_length}
+    if not horizons:
+        raise ValueError(f"prediction_length {model_cfg.prediction_length} is shorter than every horizon {HORIZONS}")
     predictor = MetricEstimator(model_cfg).train([v[:first_origin] for v in series.values()])
 
-    report = ForecastReport(config=cfg.__dict__ | {"origins_per_series": len(origins), "series": list(series)})
+    extra = {"origins_per_series": len(origins), "series": list(series), "horizons": list(horizons)}
+    if model is not None:
+        extra["model"] = asdict(model)
+    report = ForecastReport(config=cfg.__dict__ | extra)
     jobs = [(name, o, h) for name in series for o, h in origins]
-    contexts = np.stack([pd.Series(series[n][:o][-cfg.context_length:]).ffill().bfill().to_numpy()[:, None] for n, o, _ in jobs])
+    context = model_cfg.context_length
+    contexts = np.stack([pd.Series(series[n][:o][-context:]).ffill().bfill().to_numpy()[:, None] for n, o, _ in jobs])
     ours = predictor.forecast(contexts, quantiles=QUANTILES)
     if progress:
         progress(f"fitting MSTL+AutoETS at {len(jobs)} origins")
@@ -215,7 +229,7 @@ def run_backtest(data_dir: str | Path, cfg: ForecastEvalConfig | None = None,
                      "seasonal_naive": seasonal_naive(train, h_max), "mstl_autoets": mstl[k],
                      "naive": naive(train, h_max), "last_day_quantiles": last_day_quantiles(train, h_max)}
         for model, fc in forecasts.items():
-            for hname, h in HORIZONS.items():
+            for hname, h in horizons.items():
                 if h > h_max:
                     continue
                 actual = y[o:o + h]
@@ -224,5 +238,6 @@ def run_backtest(data_dir: str | Path, cfg: ForecastEvalConfig | None = None,
                     float(np.nanmean(np.abs(actual - fc[0.5][:h])) / scale),
                     pinball(actual, fc[0.5][:h], 0.5) / scale,
                     pinball(actual, fc[0.9][:h], 0.9) / scale,
+                    float(np.nanmean(actual <= fc[0.9][:h])),
                 ))
     return report

@@ -53,7 +53,7 @@ def model_config(m: MetricModelSettings):
         patch_stride=m.patch_stride, d_model=m.d_model, num_layers=m.num_layers, ffn_dim=2 * m.d_model,
         distribution=m.distribution, scaling=m.scaling,
         pretrain_epochs=m.pretrain_epochs, finetune_epochs=m.finetune_epochs, windows_per_epoch=m.windows_per_epoch,
-        ensemble_size=m.ensemble_size, seed=m.seed, device=m.device,
+        ensemble_size=m.ensemble_size, calibration_fraction=m.calibration_fraction, seed=m.seed, device=m.device,
     )
 
 
@@ -321,6 +321,7 @@ def nab_detector_scores(corpus, m: MetricModelSettings, progress: Callable[[str]
 
     cfg = model_config(m)
     cfg.device = m.device
+    cfg.calibration_fraction = 0.0  # the detector uses only p50; the short prefixes are all for training
     prefixes = [corpus.values[n][: int(probationary_length(s.n))] for n, s in corpus.series.items()]
     if progress:
         progress("training on probationary prefixes")
