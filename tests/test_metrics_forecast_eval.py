@@ -69,6 +69,7 @@ def test_eval_forecast_of_the_pipeline_model_scores_its_own_horizon(shared_data,
     out = json.loads(res.stdout[res.stdout.index("{"):])
     model = out["config"]["model"]
     assert (model["context_length"], model["ensemble_size"], model["calibration_fraction"]) == (64, 2, 0.2)
+    assert (model["distribution"], model["scaling"]) == ("quantile", "robust")  # the forecaster, not the detector
     assert out["config"]["horizons"] == ["1h"]  # a 2 h model is not scored at 24 h, nor are the baselines
     assert {r["horizon"] for r in out["rows"]} == {"1h"} and len(out["rows"]) == 5 * 24
     assert all(0.0 <= r["coverage_p90"] <= 1.0 for r in out["rows"])

@@ -59,14 +59,18 @@ def test_train_score_forecast_plan(lake):
     assert gaps >= 5 and trained.counts["points_without_value"] == gaps  # trace gaps are counted, not silently dropped
     from opsradar.models.metrics.patchtst import MetricPredictor
 
-    model = MetricPredictor.load(trained.outputs[0])  # quantiles calibrated on each series' held-out last 20%
-    assert model.calibration is not None and model.training["calibration"]["held_out_points"] == 4 * int(0.2 * 3 * 288)
+    detector, forecaster = (MetricPredictor.load(p) for p in trained.outputs)
+    assert trained.outputs[1].endswith("metrics-patchtst-forecast/v0001")
+    assert (detector.config.distribution, forecaster.config.distribution, forecaster.config.scaling) == ("normal", "quantile", "robust")
+    for model in (detector, forecaster):  # quantiles calibrated on each series' held-out last 20%
+        assert model.calibration is not None and model.training["calibration"]["held_out_points"] == 4 * int(0.2 * 3 * 288)
 
     last_day = Interval(interval.end - DAY, interval.end)
     scored = score_metrics(cfg, last_day)
     table = layout.read_interval("scores", "metrics", last_day)
     assert scored.counts["scored"] == len(table) > 200
     assert set(table.column("model_version").to_pylist()) == {"v0001"}
+    assert set(table.column("model_name").to_pylist()) == {"metrics-patchtst"}  # the detector scores
     s = table.column("score_normalized").to_numpy()
     assert (s >= 0).all() and (s <= 100).all()
     assert score_metrics(cfg, last_day).counts["scored"] == len(layout.read_interval("scores", "metrics", last_day))  # re-run replaces
@@ -76,6 +80,7 @@ def test_train_score_forecast_plan(lake):
     assert fc.counts["forecast_points"] == len(points) == 4 * 24
     p50, p90, p95 = (points.column(c).to_numpy() for c in ("p50", "p90", "p95"))
     assert (p50 <= p90).all() and (p90 <= p95).all()
+    assert set(points.column("model_name").to_pylist()) == {"metrics-patchtst-forecast"} and not fc.warnings
 
     plan = plan_capacity(cfg, history)
     rows = layout.read_interval("reports", "capacity_plans", history)
@@ -84,6 +89,7 @@ def test_train_score_forecast_plan(lake):
         assert r["current_p95"] > 0 and r["forecast_peak_p95_30d"] >= r["forecast_peak_p95_7d"] > 0  # 3d >= 1d here
         assert r["recommended_limit"] >= r["recommended_request"] > 0 and r["recommended_replicas"] >= 1
         assert r["status"] in {"ok", "warning", "critical"}
+    assert set(rows.column("model_name").to_pylist()) == {"metrics-patchtst-forecast"}
     report = next(p for p in plan.outputs if p.endswith("capacity_plan.md"))
     text = layout.fs.cat_file(report).decode()
     assert "| status | entity |" in text and "bitbrains/vm61" in text
@@ -110,3 +116,23 @@ def test_long_horizon_plan_keeps_daily_peaks_and_trend():
     assert line.forecast_peak_p95[30] > line.forecast_peak_p95[7] > line.current_p95
     assert line.recommended_request == pytest.approx(line.forecast_peak_p95[7] / 0.6)
     assert line.over_provisioning_cost == pytest.approx(max(0.0, 6.0 - line.recommended_request) * 0.03 * 720)
+
+
+def test_forecasts_fall_back_to_the_detector_without_a_forecaster(lake, tmp_path):
+    from opsradar.pipeline.metrics_model import forecast_metrics, train_metrics
+
+    base, interval, _ = lake
+    cfg = base.model_copy(deep=True)
+    cfg.storage.root = str(tmp_path / "lake2")
+    cfg.metrics.registry = str(tmp_path / "models")
+    cfg.metrics.ensemble_size = 1
+    layout = Layout(cfg.storage.root)
+    source = Layout(base.storage.root).read_interval("raw", "metrics/source=bitbrains", interval)
+    layout.write_interval("raw", "metrics/source=bitbrains", interval, source, "timestamp")
+    history, last_day = Interval(interval.start, interval.end - DAY), Interval(interval.end - DAY, interval.end)
+    cfg.metrics.forecaster.enabled = False
+    assert len(train_metrics(cfg, history).outputs) == 1  # the detector only
+    cfg.metrics.forecaster.enabled = True  # enabled, but none trained yet: the detector forecasts, and says so
+    fc = forecast_metrics(cfg, last_day)
+    assert fc.counts["forecast_points"] == 4 * 24 and "metrics-patchtst-forecast" in fc.warnings[0]
+    assert set(layout.read_interval("forecasts", "demand", last_day).column("model_name").to_pylist()) == {"metrics-patchtst"}

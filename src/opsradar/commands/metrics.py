@@ -89,7 +89,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         distribution: Annotated[str, typer.Option(help="Forecast head: quantile | normal | student_t")] = "quantile",
         scaling: Annotated[str, typer.Option(help="Context normalization: robust | std")] = "robust",
         calibration_fraction: Annotated[float, typer.Option(help="Share of each training series' end held out to calibrate the quantiles (0: off)")] = 0.0,
-        pipeline_model: Annotated[bool, typer.Option("--pipeline-model", help="Evaluate the model the pipeline trains ([metrics] settings; 1 h only when its horizon is shorter than 24 h)")] = False,
+        pipeline_model: Annotated[bool, typer.Option("--pipeline-model", help="Evaluate the model that makes the pipeline's forecasts ([metrics] settings: the forecaster, or the detector with forecaster.enabled = false; 1 h only when its horizon is shorter than 24 h)")] = False,
         config: ConfigOpt = None,
     ) -> None:
         """Rolling-origin backtest (CPU, memory; 1 h, 24 h): MASE and pinball p50/p90 vs. baselines."""
@@ -102,7 +102,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if pipeline_model:
             from opsradar.pipeline.metrics_model import model_config
 
-            model = model_config(_cfg(config).metrics)
+            metrics = _cfg(config).metrics  # the model that makes the pipeline's forecasts
+            model = model_config(metrics, forecaster=metrics.forecaster.enabled)
         with console.status("backtesting...") as status:
             report = run_backtest(data, cfg, progress=lambda msg: status.update(msg), model=model)
         summary = report.summary()

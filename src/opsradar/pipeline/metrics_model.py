@@ -45,13 +45,15 @@ def registry(cfg: OpsRadarConfig):
     return ModelRegistry(cfg.metrics.registry or f"{Layout(cfg.storage.root).root}/models")
 
 
-def model_config(m: MetricModelSettings):
+def model_config(m: MetricModelSettings, forecaster: bool = False):
+    """The detector's model config, or with `forecaster` the forecaster's (its own head and scaling)."""
     from opsradar.models.metrics.patchtst import MetricModelConfig
 
+    head = m.forecaster if forecaster else m
     return MetricModelConfig(
         context_length=m.context_length, prediction_length=m.prediction_length, patch_length=m.patch_length,
         patch_stride=m.patch_stride, d_model=m.d_model, num_layers=m.num_layers, ffn_dim=2 * m.d_model,
-        distribution=m.distribution, scaling=m.scaling,
+        distribution=head.distribution, scaling=head.scaling,
         pretrain_epochs=m.pretrain_epochs, finetune_epochs=m.finetune_epochs, windows_per_epoch=m.windows_per_epoch,
         ensemble_size=m.ensemble_size, calibration_fraction=m.calibration_fraction, seed=m.seed, device=m.device,
     )
@@ -108,11 +110,24 @@ def _fill(values: np.ndarray) -> np.ndarray:
     return v
 
 
-def _load_predictor(cfg: OpsRadarConfig):
+def _load_predictor(cfg: OpsRadarConfig, name: str | None = None):
     from opsradar.models.metrics.patchtst import MetricPredictor
 
-    folder = registry(cfg).resolve(cfg.metrics.model_name, cfg.metrics.version)
+    folder = registry(cfg).resolve(name or cfg.metrics.model_name, cfg.metrics.version)
     return MetricPredictor.load(folder, device=cfg.metrics.device)
+
+
+def _load_forecaster(cfg: OpsRadarConfig, result: StageResult):
+    """The forecaster when enabled and registered; else the detector, with a warning saying so."""
+    from opsradar.models.registry import RegistryError
+
+    m = cfg.metrics
+    if m.forecaster.enabled:
+        try:
+            return _load_predictor(cfg, m.forecaster_name)
+        except RegistryError as err:
+            result.warnings.append(f"{err}; forecasting with the detector {m.model_name} (run train_metrics to train it)")
+    return _load_predictor(cfg)
 
 
 # -- stages ---------------------------------------------------------------------
@@ -134,16 +149,22 @@ def train_metrics(cfg: OpsRadarConfig, interval: Interval, promote: bool = True,
     if not series:
         result.warnings.append(f"no series has {m.context_length + m.prediction_length} points at {m.step_seconds}s steps")
         return result
-    predictor = MetricEstimator(model_config(m), progress=progress).train([s.values for s in series])
-    predictor.name = m.model_name
-    predictor.training |= {"interval": [interval.start.isoformat(), interval.end.isoformat()], "series": len(series)}
+    values = [s.values for s in series]
+    roles = [(m.model_name, False, progress)]
+    if m.forecaster.enabled:
+        labelled = (lambda stage, *a: progress(f"forecaster {stage}", *a)) if progress else None
+        roles.append((m.forecaster_name, True, labelled))
     reg = registry(cfg)
-    with tempfile.TemporaryDirectory() as tmp:
-        predictor.save(tmp)
-        version = reg.register(m.model_name, tmp, promote=promote)
-    result.outputs.append(str(reg.resolve(m.model_name, version)))
+    for name, forecaster, report in roles:  # the detector (scores), then the forecaster (forecasts, plans)
+        predictor = MetricEstimator(model_config(m, forecaster=forecaster), progress=report).train(values)
+        predictor.name = name
+        predictor.training |= {"interval": [interval.start.isoformat(), interval.end.isoformat()], "series": len(series)}
+        with tempfile.TemporaryDirectory() as tmp:
+            predictor.save(tmp)
+            version = reg.register(name, tmp, promote=promote)
+        result.outputs.append(str(reg.resolve(name, version)))
+        log.info("registered %s %s (promoted: %s)", name, version, promote)
     result.add("windows", predictor.training.get("windows", 0))
-    log.info("registered %s %s (promoted: %s)", m.model_name, version, promote)
     return result
 
 
@@ -212,7 +233,7 @@ def forecast_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
 
     m = cfg.metrics
     result = StageResult.begin("forecast_metrics", interval)
-    predictor = _load_predictor(cfg)
+    predictor = _load_forecaster(cfg, result)
     table = read_points(cfg, interval)
     rows = []
     for s in to_series(table, interval, m.step_seconds) if table is not None else []:
@@ -250,7 +271,7 @@ def plan_capacity(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
 
     m = cfg.metrics
     result = StageResult.begin("plan_capacity", interval)
-    predictor = _load_predictor(cfg)
+    predictor = _load_forecaster(cfg, result)
     table = read_points(cfg, interval)
     series = {(s.source, s.entity, s.metric): s for s in (to_series(table, interval, m.step_seconds) if table is not None else [])}
     layout = Layout(cfg.storage.root)

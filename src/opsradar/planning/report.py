@@ -15,7 +15,7 @@ def write_report(path: Path, plan_date: datetime, sections: list[tuple[dict, str
     lines = [
         f"# Capacity plan — {plan_date:%Y-%m-%d}",
         "",
-        f"Forecasts: p95 band of the metric model; requests sized so the {short}-day p95 peak sits at "
+        f"Forecasts: p95 band of the metric forecaster; requests sized so the {short}-day p95 peak sits at "
         f"{settings.target_utilization:.0%} utilisation, limits at the {long_}-day p95 peak + {settings.limit_headroom:.0%}. "
         "Costs are per 30 days against today's allocation.",
         "",
