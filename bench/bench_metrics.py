@@ -6,7 +6,8 @@ Baseline (ratio 1.00): the PatchTST forward pass of one member of the pipeline's
 (transformers' normal distribution head, std scaling) with patch 16 / stride 8, on random-init weights of the default
 size (speed does not depend on training). Compared in the same run: the same forward with
 stride 1, the pipeline's 3-member ensemble (median of members), the pinball-loss quantile head with
-robust scaling (what `eval forecast` uses), and end-to-end
+robust scaling (what `eval forecast` uses), the pipeline's forecaster (3 quantile-head
+members) with its raw and its split-conformal calibrated band, and end-to-end
 streaming scoring of a NAB series (context building, forecasts, robust scaling, 0-100
 calibration), counted in forecast windows and in scored points.
 """
@@ -70,6 +71,12 @@ def main() -> None:
                  _rate(lambda: ensemble.forecast(contexts, batch_size=256), len(contexts)), "windows/s"))
     rows.append(("forward, stride 8, quantile head (9 levels, robust scaling)",
                  _rate(lambda: quantile.forecast(contexts, batch_size=256), len(contexts)), "windows/s"))
+    forecaster = _model(8, args.device, "quantile", "robust", ensemble_size=3)
+    raw = _rate(lambda: forecaster.forecast(contexts, batch_size=256, calibrated=False), len(contexts))
+    forecaster.calibrate([series.astype(np.float32)], [len(series) // 5])  # split-conformal factors on the last 20%
+    rows.append(("forward, stride 8, forecaster (3-member quantile head), raw band", raw, "windows/s"))
+    rows.append(("forward, stride 8, forecaster, calibrated band (what forecasts and plans use)",
+                 _rate(lambda: forecaster.forecast(contexts, batch_size=256), len(contexts)), "windows/s"))
     points = series[:8192]
     origins = (len(points) - 256 + 7) // 8
     e2e = _rate(lambda: score_series(stride8, points, step=8), origins, 1)
