@@ -68,3 +68,11 @@ def test_secrets_masked_in_dict_and_round_trip():
     assert "hunter2" not in str(dumped) and "hunter2" not in repr(cfg)
     assert cfg.es.password.get_secret_value() == "hunter2"
     assert OpsRadarConfig.from_dict(dumped | {"es": dumped["es"] | {"password": None}}).spark == cfg.spark
+
+
+@pytest.mark.parametrize("fractions", ["[0.1]", "[0.6, 0.4]", "[1.0]"])
+def test_nab_retrain_fractions_must_increase_after_the_probationary_period(fractions):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, environ={"OPSRADAR_METRICS__NAB_RETRAIN_AT": fractions})
+    assert "metrics.nab_retrain_at" in str(err.value) and "increasing fractions" in str(err.value)
+    assert load_config(None, environ={"OPSRADAR_METRICS__NAB_RETRAIN_AT": "[]"}).metrics.nab_retrain_at == []

@@ -118,9 +118,8 @@ def test_long_horizon_plan_keeps_daily_peaks_and_trend():
     assert line.over_provisioning_cost == pytest.approx(max(0.0, 6.0 - line.recommended_request) * 0.03 * 720)
 
 
-def test_forecasts_fall_back_to_the_detector_without_a_forecaster(lake, tmp_path):
-    from opsradar.pipeline.metrics_model import forecast_metrics, train_metrics
-
+def _own_lake(lake, tmp_path):
+    """The lake fixture's raw points in a fresh lake and registry, one-member models."""
     base, interval, _ = lake
     cfg = base.model_copy(deep=True)
     cfg.storage.root = str(tmp_path / "lake2")
@@ -129,7 +128,30 @@ def test_forecasts_fall_back_to_the_detector_without_a_forecaster(lake, tmp_path
     layout = Layout(cfg.storage.root)
     source = Layout(base.storage.root).read_interval("raw", "metrics/source=bitbrains", interval)
     layout.write_interval("raw", "metrics/source=bitbrains", interval, source, "timestamp")
-    history, last_day = Interval(interval.start, interval.end - DAY), Interval(interval.end - DAY, interval.end)
+    return cfg, layout, Interval(interval.start, interval.end - DAY), Interval(interval.end - DAY, interval.end)
+
+
+def test_retraining_leaves_out_the_steps_the_detector_flagged(lake, tmp_path):
+    from opsradar.pipeline.metrics_model import score_metrics, train_metrics
+
+    cfg, layout, history, last_day = _own_lake(lake, tmp_path)
+    cfg.metrics.forecaster.enabled = False
+    assert train_metrics(cfg, history).counts["points_masked_as_anomalies"] == 0  # nothing scored there yet
+    cfg.metrics.anomaly_threshold = 10.0  # flag plenty
+    score_metrics(cfg, last_day)
+    flagged = sum(layout.read_interval("scores", "metrics", last_day).column("is_anomaly").to_pylist())
+    assert flagged > 10
+    retrained = train_metrics(cfg, last_day)
+    assert retrained.counts["points_masked_as_anomalies"] == 4 * flagged  # every metric of vm61 at each flagged step
+    assert retrained.outputs[0].endswith("v0002")
+    cfg.metrics.train_mask_anomalies = False
+    assert "points_masked_as_anomalies" not in train_metrics(cfg, last_day).counts
+
+
+def test_forecasts_fall_back_to_the_detector_without_a_forecaster(lake, tmp_path):
+    from opsradar.pipeline.metrics_model import forecast_metrics, train_metrics
+
+    cfg, layout, history, last_day = _own_lake(lake, tmp_path)
     cfg.metrics.forecaster.enabled = False
     assert len(train_metrics(cfg, history).outputs) == 1  # the detector only
     cfg.metrics.forecaster.enabled = True  # enabled, but none trained yet: the detector forecasts, and says so

@@ -57,7 +57,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         cfg = _cfg(config).metrics
         corpus = Corpus.load(nab_root)
         with _progress() as progress:
-            task = progress.add_task("NAB", total=len(corpus.series) + 1)
+            task = progress.add_task("NAB", total=len(corpus.series) + 1 + len(cfg.nab_retrain_at))
             scores = nab_detector_scores(corpus, cfg, lambda msg: progress.update(task, description=msg, advance=1))
         fixed = json.loads(open(thresholds).read()) if thresholds else None
         results = score_corpus(corpus, scores, fixed, refractory=cfg.nab_refractory_points)
@@ -69,7 +69,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps({"detector": "opsradar-patchtst", "files": len(corpus.series), "scores": summary,
                                    "refractory_points": cfg.nab_refractory_points, "seed": cfg.seed,
-                                   "ensemble_size": cfg.ensemble_size,
+                                   "ensemble_size": cfg.ensemble_size, "retrain_at": cfg.nab_retrain_at,
                                    "profiles": {p: r.to_dict() for p, r in results.items()}}, indent=2))
             return
         for p, r in results.items():

@@ -130,6 +130,30 @@ def _load_forecaster(cfg: OpsRadarConfig, result: StageResult):
     return _load_predictor(cfg)
 
 
+def mask_flagged_points(cfg: OpsRadarConfig, interval: Interval, series: list[Series]) -> int:
+    """Steps the detector flagged (stored metric scores with is_anomaly) become unobserved in every
+    metric of that entity, so a retrained model does not learn incidents as normal. Returns the
+    number of observed points masked."""
+    import pandas as pd
+
+    scores = Layout(cfg.storage.root).read_interval("scores", SCORES_DATASET, interval)
+    if scores is None or not len(scores):
+        return 0
+    frame = scores.select(["source", "entity", "window_start", "is_anomaly"]).to_pandas()
+    frame = frame[frame["is_anomaly"]]
+    slots = ((frame["window_start"] - pd.Timestamp(interval.start)).dt.total_seconds() // cfg.metrics.step_seconds).astype(int)
+    by_entity = {key: g.to_numpy() for key, g in slots.groupby([frame["source"], frame["entity"]])}
+    masked = 0
+    for s in series:
+        idx = by_entity.get((s.source, s.entity))
+        if idx is None:
+            continue
+        idx = idx[(idx >= 0) & (idx < len(s.values))]
+        masked += int(np.isfinite(s.values[idx]).sum())
+        s.values[idx] = np.nan
+    return masked
+
+
 # -- stages ---------------------------------------------------------------------
 def train_metrics(cfg: OpsRadarConfig, interval: Interval, promote: bool = True,
                   progress: Callable[[str, int, int, float], None] | None = None) -> StageResult:
@@ -142,7 +166,10 @@ def train_metrics(cfg: OpsRadarConfig, interval: Interval, promote: bool = True,
         result.warnings.append(f"no metric points in {interval}; nothing trained")
         return result
     m = cfg.metrics
-    series = [s for s in to_series(table, interval, m.step_seconds) if np.isfinite(s.values).sum() >= m.context_length + m.prediction_length]
+    series = to_series(table, interval, m.step_seconds)
+    if m.train_mask_anomalies:
+        result.add("points_masked_as_anomalies", mask_flagged_points(cfg, interval, series))
+    series = [s for s in series if np.isfinite(s.values).sum() >= m.context_length + m.prediction_length]
     result.add("points", len(table))
     result.add("series", len(series))
     count_unusable(table, result)
@@ -333,9 +360,12 @@ def plan_capacity(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
 
 # -- NAB --------------------------------------------------------------------------
 def nab_detector_scores(corpus, m: MetricModelSettings, progress: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
-    """Our detector on a NAB corpus, online as NAB requires: one model trained only on every
-    file's probationary prefix (the first 15%), then every point scored from its past; NAB
-    score = anomaly likelihood of the robust forecast-error z (in [0, 1])."""
+    """Our detector on a NAB corpus, online as NAB requires. Model 0 is trained only on every
+    file's probationary prefix (the first 15%); with `m.nab_retrain_at` = [f1, f2, ...] model k is
+    retrained on the data before fraction f_k of every file, with the points the previous models
+    flagged (score >= anomaly_threshold) masked out, as `train_metrics` does, and scores the
+    segment [f_k, f_k+1). Every point is scored from its past only. NAB score = anomaly
+    likelihood of the robust forecast-error z (in [0, 1])."""
     from opsradar.eval.nab import probationary_length
     from opsradar.models.metrics.anomaly import anomaly_likelihood, score_series
     from opsradar.models.metrics.patchtst import MetricEstimator
@@ -343,14 +373,19 @@ def nab_detector_scores(corpus, m: MetricModelSettings, progress: Callable[[str]
     cfg = model_config(m)
     cfg.device = m.device
     cfg.calibration_fraction = 0.0  # the detector uses only p50; the short prefixes are all for training
-    prefixes = [corpus.values[n][: int(probationary_length(s.n))] for n, s in corpus.series.items()]
-    if progress:
-        progress("training on probationary prefixes")
-    predictor = MetricEstimator(cfg).train(prefixes)
-    out = {}
-    for name in corpus.series:
+    cuts = {n: [int(probationary_length(s.n))] + [int(f * s.n) for f in m.nab_retrain_at] for n, s in corpus.series.items()}
+    z = {n: np.zeros(s.n) for n, s in corpus.series.items()}
+    flagged = {n: np.zeros(s.n, dtype=bool) for n, s in corpus.series.items()}
+    for k in range(len(m.nab_retrain_at) + 1):
         if progress:
-            progress(name)
-        scored = score_series(predictor, corpus.values[name], step=m.score_step, scale_window=m.scale_window)
-        out[name] = anomaly_likelihood(np.nan_to_num(np.abs(scored.z)).max(axis=1), short_window=m.nab_short_window)
-    return out
+            progress("training on probationary prefixes" if k == 0 else f"retraining on the first {m.nab_retrain_at[k - 1]:.0%}")
+        train = [np.where(flagged[n][:cuts[n][k]], np.nan, corpus.values[n][:cuts[n][k]]) for n in corpus.series]
+        predictor = MetricEstimator(cfg).train(train)
+        for name, s in corpus.series.items():
+            if progress and k == len(m.nab_retrain_at):
+                progress(name)
+            scored = score_series(predictor, corpus.values[name], step=m.score_step, scale_window=m.scale_window)
+            lo, hi = (0 if k == 0 else cuts[name][k]), (cuts[name][k + 1] if k + 1 < len(cuts[name]) else s.n)
+            z[name][lo:hi] = np.nan_to_num(np.abs(scored.z)).max(axis=1)[lo:hi]
+            flagged[name][lo:hi] = np.nan_to_num(scored.score)[lo:hi] >= m.anomaly_threshold
+    return {n: anomaly_likelihood(z[n], short_window=m.nab_short_window) for n in corpus.series}
