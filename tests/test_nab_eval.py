@@ -17,7 +17,8 @@ def test_eval_nab_json(shared_data, tmp_path, monkeypatch):
     for k, v in TINY.items():
         monkeypatch.setenv(k, v)
     plot = tmp_path / "nab.png"
-    res = CliRunner().invoke(app, ["eval", "nab", "--nab-root", str(shared_data / "nab"), "--json", "--plot", str(plot)])
+    res = CliRunner().invoke(app, ["eval", "nab", "--nab-root", str(shared_data / "nab"), "--json", "--plot", str(plot),
+                                    "--compare", str(shared_data / "nab/results/numenta")])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout[res.stdout.index("{"):])
     assert (out["seed"], out["ensemble_size"]) == (4, 2)  # the figure names the model that produced it
@@ -30,3 +31,5 @@ def test_eval_nab_json(shared_data, tmp_path, monkeypatch):
         assert r["raw_score"] == pytest.approx(sum(f["score"] for f in r["files"]))
         assert -100 < r["normalized_score"] <= 100
     assert plot.read_bytes()[:4] == b"\x89PNG"
+    htm = out["published"]["standard"]  # HTM's published result on the same 4 files, for comparison
+    assert htm["detector"] == "numenta" and htm["normalized_score"] == pytest.approx(71.1, abs=0.1)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from opsradar.eval.nab import PROFILES, CostMatrix, Corpus, LabeledSeries, score_corpus
+from opsradar.eval.nab import PROFILES, CostMatrix, Corpus, LabeledSeries, published_scores, score_corpus
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +118,21 @@ def test_refractory_scoring_scores_the_suppressed_alarms(numenta):
     grid = np.append(np.linspace(0.0, 1.0, 201), thresholds["standard"])
     tuned = score_corpus(corpus, scores, grid=grid, refractory=50)["standard"]
     assert tuned.raw_score >= fixed.raw_score  # the search covers the published threshold, so finds at least its score
+
+
+def test_published_scores_equal_scoring_the_published_outputs(numenta, nab_root):
+    corpus, thresholds, results = numenta
+    ours = score_corpus(corpus, {n: r["anomaly_score"].to_numpy() for n, r in results.items()}, thresholds)
+    published = published_scores(corpus, nab_root / "results/numenta")
+    assert set(published) == set(PROFILES)
+    for profile, p in published.items():
+        assert p["detector"] == "numenta" and p["threshold"] == pytest.approx(thresholds[profile])
+        assert p["normalized_score"] == pytest.approx(ours[profile].normalized_score, abs=0.05), profile
+
+
+def test_published_scores_name_a_file_they_lack(numenta, nab_root, tmp_path):
+    corpus, _, _ = numenta
+    table = pd.read_csv(nab_root / "results/numenta/numenta_standard_scores.csv")
+    table[~table["File"].str.startswith("realKnownCause/")].to_csv(tmp_path / "numenta_standard_scores.csv", index=False)
+    with pytest.raises(ValueError, match="no row for realKnownCause/machine_temperature_system_failure.csv"):
+        published_scores(corpus, tmp_path)

@@ -48,14 +48,17 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON")] = False,
         thresholds: Annotated[Optional[str], typer.Option(help="JSON file profile->threshold (default: tuned as NAB's optimizer does)")] = None,
         plot: Annotated[Optional[str], typer.Option(help="Write a PNG of scores vs. windows here")] = None,
+        compare: Annotated[Optional[str], typer.Option(help="A published detector's NAB results/<detector>/ folder: "
+                                                       "its score on the same files, beside ours")] = None,
         config: ConfigOpt = None,
     ) -> None:
         """Run our detector over every NAB series and score it with the NAB rules (0-100)."""
-        from opsradar.eval.nab import Corpus, score_corpus
+        from opsradar.eval.nab import Corpus, published_scores, score_corpus
         from opsradar.pipeline.metrics_model import nab_detector_scores
 
         cfg = _cfg(config).metrics
         corpus = Corpus.load(nab_root)
+        published = published_scores(corpus, compare) if compare else None  # fails before the long run
         with _progress() as progress:
             task = progress.add_task("NAB", total=len(corpus.series) + 1 + len(cfg.nab_retrain_at))
             scores = nab_detector_scores(corpus, cfg, lambda msg: progress.update(task, description=msg, advance=1))
@@ -70,11 +73,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             typer.echo(json.dumps({"detector": "opsradar-patchtst", "files": len(corpus.series), "scores": summary,
                                    "refractory_points": cfg.nab_refractory_points, "seed": cfg.seed,
                                    "ensemble_size": cfg.ensemble_size, "retrain_at": cfg.nab_retrain_at,
-                                   "profiles": {p: r.to_dict() for p, r in results.items()}}, indent=2))
+                                   "profiles": {p: r.to_dict() for p, r in results.items()},
+                                   **({"published": published} if published is not None else {})}, indent=2))
             return
         for p, r in results.items():
             console.print(f"{p:>20}: {r.normalized_score:6.2f}  (raw {r.raw_score:.3f}, threshold {r.threshold:.3f}, "
                           f"refractory {cfg.nab_refractory_points} points)")
+        for p, r in (published or {}).items():
+            console.print(f"{p:>20}: {r['normalized_score']:6.2f}  {r['detector']} as published (threshold {r['threshold']:.3f})")
 
     @eval_app.command("forecast")
     def eval_forecast(

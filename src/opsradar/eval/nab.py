@@ -325,3 +325,29 @@ def run_detector(corpus: Corpus, detector: Callable[[np.ndarray, np.ndarray], np
             raise ValueError(f"detector returned {scores.shape} scores for {name} ({s.n} rows)")
         out[name] = scores
     return out
+
+
+def published_scores(corpus: Corpus, results_dir: str | Path) -> dict[str, dict]:
+    """A published NAB detector's score on exactly this corpus's files.
+
+    `results_dir` is NAB's results/<detector>/ folder with `<detector>_<profile>_scores.csv`
+    (per-file raw scores at the detector's published, corpus-tuned threshold). The per-file
+    scores of our files are summed and normalised against this corpus's null and perfect
+    detectors, as NAB normalises its totals, so a subset of NAB compares like for like.
+    """
+    results_dir = Path(results_dir)
+    out: dict[str, dict] = {}
+    for profile, cost in corpus.profiles.items():
+        tables = sorted(results_dir.glob(f"*_{profile}_scores.csv"))
+        if not tables:
+            continue
+        table = pd.read_csv(tables[0]).dropna(subset=["File"]).set_index("File")
+        missing = sorted(set(corpus.series) - set(table.index))
+        if missing:
+            raise ValueError(f"{tables[0]}: no row for {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        rows = table.loc[sorted(corpus.series)]
+        raw = float(rows["Score"].sum())
+        null, perfect = null_and_perfect(corpus, cost)
+        out[profile] = {"detector": str(rows["Detector"].iloc[0]), "threshold": float(rows["Threshold"].iloc[0]),
+                        "raw_score": raw, "normalized_score": normalise(raw, null, perfect)}
+    return out
