@@ -136,3 +136,17 @@ def test_published_scores_name_a_file_they_lack(numenta, nab_root, tmp_path):
     table[~table["File"].str.startswith("realKnownCause/")].to_csv(tmp_path / "numenta_standard_scores.csv", index=False)
     with pytest.raises(ValueError, match="no row for realKnownCause/machine_temperature_system_failure.csv"):
         published_scores(corpus, tmp_path)
+
+
+def test_nab_checksums_match_the_dev_files(nab_root):
+    """scripts/fetch_nab.sh verifies the full corpus with these; the dev files are a sample of it."""
+    import hashlib
+    from pathlib import Path
+
+    lines = (Path(__file__).parents[1] / "scripts/nab_v1.1.md5").read_text().splitlines()
+    sums = {path: digest for digest, path in (line.split() for line in lines)}
+    assert len(sums) == 59 and sum(p.startswith("data/") for p in sums) == 58
+    dev = sorted((nab_root / "data").rglob("*.csv"))
+    assert len(dev) == 4
+    for csv in dev:
+        assert hashlib.md5(csv.read_bytes()).hexdigest() == sums[csv.relative_to(nab_root).as_posix()], csv.name
