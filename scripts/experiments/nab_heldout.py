@@ -34,6 +34,7 @@ def main(heldout: Path, seeds: list[int]) -> None:
             json.dump({p: r["threshold"] for p, r in dev["profiles"].items()}, f)
         tuned = eval_nab(heldout, seed, "--compare", str(heldout / "results/numenta"))
         fixed = eval_nab(heldout, seed, "--thresholds", f.name)
+        os.unlink(f.name)
         rows.append({"seed": seed, "files": tuned["files"], "dev": dev["scores"], "heldout_tuned": tuned["scores"],
                      "heldout_dev_thresholds": fixed["scores"],
                      "htm_published": {p: round(r["normalized_score"], 2) for p, r in tuned["published"].items()},
