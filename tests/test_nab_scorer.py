@@ -138,6 +138,12 @@ def test_published_scores_name_a_file_they_lack(numenta, nab_root, tmp_path):
         published_scores(corpus, tmp_path)
 
 
+def test_published_scores_reject_a_folder_without_score_tables(numenta, tmp_path):
+    corpus, _, _ = numenta
+    with pytest.raises(FileNotFoundError, match="no <detector>_<profile>_scores.csv"):
+        published_scores(corpus, tmp_path)
+
+
 def test_nab_checksums_match_the_dev_files(nab_root):
     """scripts/fetch_nab.sh verifies the full corpus with these; the dev files are a sample of it."""
     import hashlib

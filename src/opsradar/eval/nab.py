@@ -350,4 +350,6 @@ def published_scores(corpus: Corpus, results_dir: str | Path) -> dict[str, dict]
         null, perfect = null_and_perfect(corpus, cost)
         out[profile] = {"detector": str(rows["Detector"].iloc[0]), "threshold": float(rows["Threshold"].iloc[0]),
                         "raw_score": raw, "normalized_score": normalise(raw, null, perfect)}
+    if not out:
+        raise FileNotFoundError(f"{results_dir}: no <detector>_<profile>_scores.csv for any of {', '.join(corpus.profiles)}")
     return out
