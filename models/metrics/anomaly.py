@@ -140,3 +140,47 @@ def suppress_repeats(scores: np.ndarray, threshold: float, refractory: int) -> n
         alarms[row] = True
         i = int(np.searchsorted(above, row + refractory + 1))  # next candidate past the quiet period
     return alarms
+
+
+def range_novelty(values: np.ndarray, tolerance: float = 0.05) -> np.ndarray:
+    """Causal "spatial anomaly" of Numenta's NAB detector: True where a value leaves the range
+    of every earlier value by more than `tolerance` x that range (never while the range is 0)."""
+    x = np.asarray(values, dtype=float)
+    if len(x) == 0:
+        return np.zeros(0, dtype=bool)
+    lo = np.concatenate([[x[0]], np.fmin.accumulate(x)[:-1]])
+    hi = np.concatenate([[x[0]], np.fmax.accumulate(x)[:-1]])
+    margin = (hi - lo) * tolerance
+    return (hi > lo) & ((x > hi + margin) | (x < lo - margin))
+
+
+def seasonal_period(step_seconds: float, prefix: np.ndarray, min_correlation: float = 0.7) -> int | None:
+    """The daily or weekly period (in points) whose lag correlation on `prefix` is highest and
+    at least `min_correlation`; None when neither fits twice in the prefix or both correlate less."""
+    x = np.asarray(prefix, dtype=float)
+    best: tuple[int, float] | None = None
+    for seconds in (86_400, 7 * 86_400):
+        lag = int(round(seconds / step_seconds))
+        if lag < 2 or 2 * lag > len(x):
+            continue
+        a, b = x[lag:], x[:-lag]
+        if a.std() == 0 or b.std() == 0:
+            continue
+        r = float(np.corrcoef(a, b)[0, 1])
+        if r >= min_correlation and (best is None or r > best[1]):
+            best = (lag, r)
+    return best[0] if best else None
+
+
+def seasonal_z(values: np.ndarray, period: int, step: int = 8, scale_window: int = 1024) -> np.ndarray:
+    """Causal seasonal-naive error: |x_t - x_{t-period}| over a robust scale (1.4826 x median)
+    of the earlier such errors, blockwise like `score_series`; 0 before `period` + 16 points."""
+    x = np.asarray(values, dtype=float)
+    resid = np.zeros(len(x))
+    resid[period:] = np.abs(x[period:] - x[:-period])
+    z = np.zeros(len(x))
+    for o in range(period + MIN_RESIDUALS, len(x), step):
+        floor = 1e-9 + 1e-3 * float(np.std(x[:o]))  # a flat history must not turn rounding into alarms
+        scale = max(MAD_TO_SIGMA * float(np.median(resid[max(period, o - scale_window):o])), floor)
+        z[o:o + step] = resid[o:o + step] / scale
+    return z

@@ -360,14 +360,20 @@ def plan_capacity(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
 
 # -- NAB --------------------------------------------------------------------------
 def nab_detector_scores(corpus, m: MetricModelSettings, progress: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
-    """Our detector on a NAB corpus, online as NAB requires. Model 0 is trained only on every
-    file's probationary prefix (the first 15%); with `m.nab_retrain_at` = [f1, f2, ...] model k is
+    """Our detector's NAB scores in [0, 1]: `nab_final_scores` of `nab_forecast_z`."""
+    z = nab_forecast_z(corpus, m, progress)
+    return {n: nab_final_scores(z[n], corpus.values[n], s.timestamps, int(s.scorable.argmax()), m)
+            for n, s in corpus.series.items()}
+
+
+def nab_forecast_z(corpus, m: MetricModelSettings, progress: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
+    """The model's forecast-error |z| (max over channels) on a NAB corpus, online as NAB
+    requires. Model 0 is trained only on every file's probationary prefix (the first 15%); with `m.nab_retrain_at` = [f1, f2, ...] model k is
     retrained on the data before fraction f_k of every file, with the points the previous models
     flagged (score >= anomaly_threshold) masked out, as `train_metrics` does, and scores the
-    segment [f_k, f_k+1). Every point is scored from its past only. NAB score = anomaly
-    likelihood of the robust forecast-error z (in [0, 1])."""
+    segment [f_k, f_k+1). Every point is scored from its past only."""
     from opsradar.eval.nab import probationary_length
-    from opsradar.models.metrics.anomaly import anomaly_likelihood, score_series
+    from opsradar.models.metrics.anomaly import score_series
     from opsradar.models.metrics.patchtst import MetricEstimator
 
     cfg = model_config(m)
@@ -388,4 +394,27 @@ def nab_detector_scores(corpus, m: MetricModelSettings, progress: Callable[[str]
             lo, hi = (0 if k == 0 else cuts[name][k]), (cuts[name][k + 1] if k + 1 < len(cuts[name]) else s.n)
             z[name][lo:hi] = np.nan_to_num(np.abs(scored.z)).max(axis=1)[lo:hi]
             flagged[name][lo:hi] = np.nan_to_num(scored.score)[lo:hi] >= m.anomaly_threshold
-    return {n: anomaly_likelihood(z[n], short_window=m.nab_short_window) for n in corpus.series}
+    return z
+
+
+def nab_final_scores(z: np.ndarray, values: np.ndarray, timestamps: np.ndarray, probation: int,
+                     m: MetricModelSettings) -> np.ndarray:
+    """NAB score in [0, 1] of one series from its forecast-error |z|, causal, as Numenta's NAB
+    detector post-processes HTM: the anomaly likelihood of |z| (learning for half the
+    probationary period); where the prefix shows a daily or weekly season
+    (`nab_seasonal_min_correlation`), the larger of that and the likelihood of the
+    seasonal-naive error; 1 where the value leaves the range seen so far
+    (`nab_range_tolerance`). docs/metrics.md has what each part adds."""
+    from opsradar.models.metrics.anomaly import anomaly_likelihood, range_novelty, seasonal_period, seasonal_z
+
+    learning = max(probation // 2, 1)
+    score = anomaly_likelihood(z, short_window=m.nab_short_window, learning_period=learning)
+    if m.nab_seasonal_min_correlation is not None and len(timestamps) > 1:
+        step = float(np.median(np.diff(np.asarray(timestamps, dtype="datetime64[ns]")).astype("timedelta64[s]").astype(float)))
+        period = seasonal_period(step, values[:probation], m.nab_seasonal_min_correlation) if step > 0 else None
+        if period:
+            seasonal = anomaly_likelihood(seasonal_z(values, period), short_window=m.nab_short_window, learning_period=learning)
+            score = np.maximum(score, seasonal)
+    if m.nab_range_tolerance is not None:
+        score = np.where(range_novelty(values, m.nab_range_tolerance), 1.0, score)
+    return score

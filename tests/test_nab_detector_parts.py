@@ -1,0 +1,81 @@
+"""The classical streaming parts of the NAB detector: range novelty, seasonal-naive error, and
+how `nab_final_scores` combines them with the forecast-error likelihood."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from opsradar.config import MetricModelSettings
+from opsradar.eval.nab import Corpus
+from opsradar.models.metrics.anomaly import range_novelty, seasonal_period, seasonal_z
+from opsradar.pipeline.metrics_model import nab_final_scores
+
+JUMPSUP = "artificialWithAnomaly/art_daily_jumpsup.csv"
+
+
+def test_range_novelty_flags_values_beyond_the_seen_range_plus_tolerance():
+    x = np.array([5.0, 5.0, 6.0, 10.0, 10.1, 10.5, 4.9, 4.5, 3.0])
+    # Range 0 until 6 arrives (never novel); 10 beyond [5, 6] + 0.05; 10.1 within [5, 10] + 0.25,
+    # 10.5 beyond it; 4.9 within [5, 10.5] - 0.275, 4.5 beyond; 3 beyond [4.5, 10.5] - 0.3.
+    assert range_novelty(x, 0.05).tolist() == [False, False, False, True, False, True, False, True, True]
+    assert range_novelty(x, 1.0).tolist() == [False, False, False, True, False, False, False, False, False]
+    assert range_novelty(x[:5], 0.05).tolist() == range_novelty(x, 0.05)[:5].tolist()  # causal
+    assert range_novelty(np.array([]), 0.05).tolist() == []
+
+
+def test_seasonal_period_picks_the_day_or_week_that_repeats():
+    t = np.arange(3000)
+    daily = np.sin(2 * np.pi * t / 288) + 0.05 * np.random.default_rng(0).normal(size=len(t))
+    assert seasonal_period(300, daily[:604]) == 288  # 5-min steps: a day is 288 points
+    assert seasonal_period(300, daily[:500]) is None  # fewer than two days in the prefix
+    assert seasonal_period(300, np.random.default_rng(1).normal(size=2000)) is None  # no season
+    assert seasonal_period(300, np.ones(1000)) is None  # flat
+    hourly = np.tile(np.r_[np.ones(24 * 5), np.zeros(48)], 6) + 0.01 * t[:1008]
+    assert seasonal_period(3600, hourly) == 168  # weekday/weekend shape: only the week repeats
+
+
+def test_seasonal_z_is_causal_and_peaks_where_the_day_breaks_its_pattern():
+    t = np.arange(2880)
+    x = np.sin(2 * np.pi * t / 288) + 0.05 * np.random.default_rng(0).normal(size=len(t))
+    x[2000:2100] = 0.0  # a flat stretch: normal values, abnormal for the time of day
+    z = seasonal_z(x, 288)
+    assert z[:288 + 16].max() == 0
+    assert z[2000:2100].max() > 10 and np.median(z[600:2000]) < 1.5
+    np.testing.assert_allclose(seasonal_z(x[:2050], 288), z[:2050])
+
+
+@pytest.fixture(scope="module")
+def jumpsup(shared_data):
+    corpus = Corpus.load(shared_data / "nab", only=[JUMPSUP])
+    return corpus.series[JUMPSUP], corpus.values[JUMPSUP]
+
+
+def test_final_scores_catch_a_seasonal_break_the_forecast_error_misses(jumpsup):
+    """art_daily_jumpsup with a forecast error of 0 everywhere (a model that follows every step):
+    only the seasonal-naive part can see the jump (range novelty off), and it peaks inside the
+    labelled window."""
+    series, values = jumpsup
+    probation = int(series.scorable.argmax())
+    z = np.zeros(series.n)
+    m = MetricModelSettings(nab_range_tolerance=None)
+    on = nab_final_scores(z, values, series.timestamps, probation, m)
+    off = nab_final_scores(z, values, series.timestamps, probation, m.model_copy(update={"nab_seasonal_min_correlation": None}))
+    (lo, hi), = series.windows
+    after = series.scorable & (series.window_id < 0)
+    assert off[series.scorable].max() < 0.1
+    assert on[lo:hi + 1].max() > 0.9 and on[lo:hi + 1].max() > on[after].max()
+    prefix = nab_final_scores(z[:lo + 50], values[:lo + 50], series.timestamps[:lo + 50], probation, m)
+    np.testing.assert_allclose(prefix, on[:lo + 50])  # causal
+
+
+def test_final_scores_are_one_where_a_value_leaves_the_seen_range(jumpsup):
+    series, values = jumpsup
+    probation = int(series.scorable.argmax())
+    bumped = values.copy()
+    bumped[3500] = values[:3500].max() * 2
+    z = np.zeros(series.n)
+    m = MetricModelSettings(nab_seasonal_min_correlation=None)
+    assert nab_final_scores(z, bumped, series.timestamps, probation, m)[3500] == 1.0
+    off = m.model_copy(update={"nab_range_tolerance": None})
+    assert nab_final_scores(z, bumped, series.timestamps, probation, off)[3500] < 1.0
+    assert pd.Series(nab_final_scores(z, values, series.timestamps, probation, m)).between(0, 1).all()
