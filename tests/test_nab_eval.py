@@ -23,6 +23,7 @@ def test_eval_nab_json(shared_data, tmp_path, monkeypatch):
     out = json.loads(res.stdout[res.stdout.index("{"):])
     assert (out["seed"], out["ensemble_size"]) == (4, 2)  # the figure names the model that produced it
     assert out["retrain_at"] == [0.4, 0.65]  # and its protocol: retrained twice, flagged points masked
+    assert (out["short_window"], out["range_tolerance"], out["seasonal_min_correlation"]) == (10, 0.05, 0.7)  # and post-processing
     assert out["files"] == 4 and set(out["scores"]) == {"standard", "reward_low_FP_rate", "reward_low_FN_rate"}
     for profile, r in out["profiles"].items():
         assert r["null_score"] == pytest.approx(-9.0 * (2.0 if profile == "reward_low_FN_rate" else 1.0))

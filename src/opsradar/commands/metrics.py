@@ -73,6 +73,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             typer.echo(json.dumps({"detector": "opsradar-patchtst", "files": len(corpus.series), "scores": summary,
                                    "refractory_points": cfg.nab_refractory_points, "seed": cfg.seed,
                                    "ensemble_size": cfg.ensemble_size, "retrain_at": cfg.nab_retrain_at,
+                                   "short_window": cfg.nab_short_window, "range_tolerance": cfg.nab_range_tolerance,
+                                   "seasonal_min_correlation": cfg.nab_seasonal_min_correlation,
                                    "profiles": {p: r.to_dict() for p, r in results.items()},
                                    **({"published": published} if published is not None else {})}, indent=2))
             return
