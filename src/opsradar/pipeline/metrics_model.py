@@ -368,10 +368,11 @@ def nab_detector_scores(corpus, m: MetricModelSettings, progress: Callable[[str]
 
 def nab_forecast_z(corpus, m: MetricModelSettings, progress: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
     """The model's forecast-error |z| (max over channels) on a NAB corpus, online as NAB
-    requires. Model 0 is trained only on every file's probationary prefix (the first 15%); with `m.nab_retrain_at` = [f1, f2, ...] model k is
-    retrained on the data before fraction f_k of every file, with the points the previous models
-    flagged (score >= anomaly_threshold) masked out, as `train_metrics` does, and scores the
-    segment [f_k, f_k+1). Every point is scored from its past only."""
+    requires. Model 0 is trained only on every file's probationary prefix (the first 15%); with
+    `m.nab_retrain_at` = [f1, f2, ...] model k is retrained on the data before fraction f_k of
+    every file, with the points the previous models flagged (score >= anomaly_threshold) masked
+    out, as `train_metrics` does, and scores the segment [f_k, f_k+1). Every point is scored
+    from its past only."""
     from opsradar.eval.nab import probationary_length
     from opsradar.models.metrics.anomaly import score_series
     from opsradar.models.metrics.patchtst import MetricEstimator
@@ -399,12 +400,11 @@ def nab_forecast_z(corpus, m: MetricModelSettings, progress: Callable[[str], Non
 
 def nab_final_scores(z: np.ndarray, values: np.ndarray, timestamps: np.ndarray, probation: int,
                      m: MetricModelSettings) -> np.ndarray:
-    """NAB score in [0, 1] of one series from its forecast-error |z|, causal, as Numenta's NAB
-    detector post-processes HTM: the anomaly likelihood of |z| (learning for half the
-    probationary period); where the prefix shows a daily or weekly season
-    (`nab_seasonal_min_correlation`), the larger of that and the likelihood of the
-    seasonal-naive error; 1 where the value leaves the range seen so far
-    (`nab_range_tolerance`). docs/metrics.md has what each part adds."""
+    """NAB score in [0, 1] of one series from its forecast-error |z|, causal: the anomaly
+    likelihood of |z| (learning for half the probationary period) and 1 where the value leaves
+    the range seen so far (`nab_range_tolerance`), as Numenta's NAB detector post-processes HTM;
+    where the prefix shows a daily or weekly season (`nab_seasonal_min_correlation`), the larger
+    of the likelihood and that of the seasonal-naive error. docs/metrics.md has what each adds."""
     from opsradar.models.metrics.anomaly import anomaly_likelihood, range_novelty, seasonal_period, seasonal_z
 
     learning = max(probation // 2, 1)
