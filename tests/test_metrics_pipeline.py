@@ -158,3 +158,34 @@ def test_forecasts_fall_back_to_the_detector_without_a_forecaster(lake, tmp_path
     fc = forecast_metrics(cfg, last_day)
     assert fc.counts["forecast_points"] == 4 * 24 and "metrics-patchtst-forecast" in fc.warnings[0]
     assert set(layout.read_interval("forecasts", "demand", last_day).column("model_name").to_pylist()) == {"metrics-patchtst"}
+
+
+def test_nab_score_mode_flags_a_value_beyond_the_seen_range_and_names_its_metric(lake, tmp_path):
+    """score_mode = "nab" scores with what `eval nab` measures: a memory reading at 3x anything
+    in the lookback is range-novel (100 on its metric, less the 4-metric Bonferroni term)."""
+    import pyarrow.compute as pc
+
+    from opsradar.pipeline.metrics_model import score_metrics, train_metrics
+
+    cfg, layout, history, last_day = _own_lake(lake, tmp_path)
+    cfg.metrics.forecaster.enabled = False
+    table = layout.read_interval("raw", "metrics/source=bitbrains", Interval(history.start, last_day.end))
+    spike_at = last_day.start + timedelta(hours=12)
+    rows = table.to_pylist()
+    top = max(r["value"] or 0.0 for r in rows if r["metric"] == "memory.usage")
+    for r in rows:
+        if r["metric"] == "memory.usage" and r["timestamp"].replace(tzinfo=timezone.utc) == spike_at:
+            r["value"] = 3 * top
+    layout.write_interval("raw", "metrics/source=bitbrains", Interval(history.start, last_day.end),
+                          pa.Table.from_pylist(rows, schema=table.schema), "timestamp")
+    train_metrics(cfg, history)
+    cfg.metrics.score_mode = "nab"
+    score_metrics(cfg, last_day)
+    scores = layout.read_interval("scores", "metrics", last_day)
+    s = scores.column("score_normalized").to_numpy()
+    assert (s >= 0).all() and (s <= 100).all()
+    hit = scores.filter(pc.equal(scores.column("window_start"), pa.scalar(spike_at, pa.timestamp("us", tz="UTC")))).to_pylist()
+    assert len(hit) == 1 and hit[0]["is_anomaly"]
+    assert hit[0]["score_normalized"] == pytest.approx(100 - 10 * np.log10(4))
+    assert hit[0]["drivers"][0]["metric"] == "memory.usage"
+    assert scores.column("is_anomaly").to_numpy().mean() < 0.1

@@ -184,3 +184,25 @@ def seasonal_z(values: np.ndarray, period: int, step: int = 8, scale_window: int
         scale = max(MAD_TO_SIGMA * float(np.median(resid[max(period, o - scale_window):o])), floor)
         z[o:o + step] = resid[o:o + step] / scale
     return z
+
+
+def detector_score(z: np.ndarray, values: np.ndarray, step_seconds: float, prefix_end: int, learning_period: int,
+                   short_window: int = 10, range_tolerance: float | None = 0.05,
+                   seasonal_min_correlation: float | None = 0.7, observed: np.ndarray | None = None) -> np.ndarray:
+    """One channel's score in [0, 1] from its forecast-error |z|, causal (what `eval nab`
+    measures): the anomaly likelihood of |z| and 1 where the value leaves the range seen so far
+    (`range_tolerance`; Numenta's NAB post-processing of HTM); where `values[:prefix_end]` repeats
+    daily or weekly (`seasonal_min_correlation`), the larger of the likelihood and that of the
+    seasonal-naive error. `observed` False: a gap-filled point, scored 0 and never novel.
+    On NAB's scale: -log10(tail probability) / 10, so 100 x score reads like `tail_score`."""
+    x = np.asarray(values, dtype=float)
+    score = anomaly_likelihood(np.abs(z), short_window=short_window, learning_period=learning_period)
+    if seasonal_min_correlation is not None and step_seconds > 0:
+        period = seasonal_period(step_seconds, x[:prefix_end], seasonal_min_correlation)
+        if period:
+            seasonal = anomaly_likelihood(seasonal_z(x, period), short_window=short_window, learning_period=learning_period)
+            score = np.maximum(score, seasonal)
+    if range_tolerance is not None:
+        novel = range_novelty(np.where(observed, x, np.nan) if observed is not None else x, range_tolerance)
+        score = np.where(novel, 1.0, score)
+    return np.where(observed, score, 0.0) if observed is not None else score

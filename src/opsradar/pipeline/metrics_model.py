@@ -217,10 +217,12 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
         step = timedelta(seconds=m.step_seconds)
         for (source, entity), group in by_entity.items():
             matrix = np.stack([s.values for s in group], axis=1)
-            scored = score_series(predictor, np.stack([_fill(c) for c in matrix.T], axis=1), step=m.score_step,
-                                  scale_window=m.scale_window, channel_names=[s.metric for s in group],
-                                  observed=np.isfinite(matrix))
+            filled = np.stack([_fill(c) for c in matrix.T], axis=1)
+            scored = score_series(predictor, filled, step=m.score_step, scale_window=m.scale_window,
+                                  channel_names=[s.metric for s in group], observed=np.isfinite(matrix))
             times = group[0].times
+            if m.score_mode == "nab":
+                scored = _nab_mode(scored, filled, np.isfinite(matrix), int(np.searchsorted(times, np.datetime64(interval.start.replace(tzinfo=None)))), m)
             for t in np.nonzero((times >= np.datetime64(interval.start.replace(tzinfo=None))) & np.isfinite(matrix).any(axis=1))[0]:
                 if not np.isfinite(scored.z[t]).any():
                     continue  # warm-up: not enough history to score
@@ -245,6 +247,24 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
     result.add("scored", len(out))
     result.add("anomalies", sum(r["is_anomaly"] for r in rows))
     return result
+
+
+def _nab_mode(scored, filled: np.ndarray, observed: np.ndarray, interval_start: int, m: MetricModelSettings):
+    """`score_mode = "nab"`: each metric's 0-100 score is 100 x `detector_score` of its |z| over
+    the whole lookback (season sought in the lookback before the interval; learning for the
+    context plus a day of residuals); the row's score is the top one less 10 log10(metrics),
+    the same Bonferroni combination as `tail_score`."""
+    from dataclasses import replace
+
+    from opsradar.models.metrics.anomaly import detector_score
+
+    learning = m.context_length + min(m.scale_window, 86_400 // m.step_seconds)
+    channel = np.stack([100.0 * detector_score(np.nan_to_num(scored.z[:, c]), filled[:, c], m.step_seconds, interval_start,
+                                               learning, m.nab_short_window, m.nab_range_tolerance,
+                                               m.nab_seasonal_min_correlation, observed[:, c])
+                        for c in range(filled.shape[1])], axis=1)
+    total = np.clip(channel.max(axis=1) - 10.0 * np.log10(channel.shape[1]), 0.0, 100.0)
+    return replace(scored, score=total, channel_score=channel)
 
 
 def _forecast_fn(predictor):
@@ -400,21 +420,12 @@ def nab_forecast_z(corpus, m: MetricModelSettings, progress: Callable[[str], Non
 
 def nab_final_scores(z: np.ndarray, values: np.ndarray, timestamps: np.ndarray, probation: int,
                      m: MetricModelSettings) -> np.ndarray:
-    """NAB score in [0, 1] of one series from its forecast-error |z|, causal: the anomaly
-    likelihood of |z| (learning for half the probationary period) and 1 where the value leaves
-    the range seen so far (`nab_range_tolerance`), as Numenta's NAB detector post-processes HTM;
-    where the prefix shows a daily or weekly season (`nab_seasonal_min_correlation`), the larger
-    of the likelihood and that of the seasonal-naive error. docs/metrics.md has what each adds."""
-    from opsradar.models.metrics.anomaly import anomaly_likelihood, range_novelty, seasonal_period, seasonal_z
+    """NAB score in [0, 1] of one series (`detector_score`, learning for half the probationary
+    period, season sought in the probationary prefix). docs/metrics.md has what each part adds."""
+    from opsradar.models.metrics.anomaly import detector_score
 
-    learning = max(probation // 2, 1)
-    score = anomaly_likelihood(z, short_window=m.nab_short_window, learning_period=learning)
-    if m.nab_seasonal_min_correlation is not None and len(timestamps) > 1:
+    step = 0.0
+    if len(timestamps) > 1:
         step = float(np.median(np.diff(np.asarray(timestamps, dtype="datetime64[ns]")).astype("timedelta64[s]").astype(float)))
-        period = seasonal_period(step, values[:probation], m.nab_seasonal_min_correlation) if step > 0 else None
-        if period:
-            seasonal = anomaly_likelihood(seasonal_z(values, period), short_window=m.nab_short_window, learning_period=learning)
-            score = np.maximum(score, seasonal)
-    if m.nab_range_tolerance is not None:
-        score = np.where(range_novelty(values, m.nab_range_tolerance), 1.0, score)
-    return score
+    return detector_score(z, values, step, probation, max(probation // 2, 1), m.nab_short_window,
+                          m.nab_range_tolerance, m.nab_seasonal_min_correlation)
