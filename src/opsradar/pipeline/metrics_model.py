@@ -251,18 +251,22 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
 
 def _nab_mode(scored, filled: np.ndarray, observed: np.ndarray, interval_start: int, m: MetricModelSettings):
     """`score_mode = "nab"`: each metric's 0-100 score is 100 x `detector_score` of its |z| over
-    the whole lookback (season sought in the lookback before the interval; learning for the
-    context plus a day of residuals); the row's score is the top one less 10 log10(metrics),
+    the lookback from its first observed point (season sought before the interval; learning for
+    the context plus a day of residuals); the row's score is the top one less 10 log10(metrics),
     the same Bonferroni combination as `tail_score`."""
     from dataclasses import replace
 
     from opsradar.models.metrics.anomaly import detector_score
 
     learning = m.context_length + min(m.scale_window, 86_400 // m.step_seconds)
-    channel = np.stack([100.0 * detector_score(np.nan_to_num(scored.z[:, c]), filled[:, c], m.step_seconds, interval_start,
-                                               learning, m.nab_short_window, m.nab_range_tolerance,
-                                               m.nab_seasonal_min_correlation, observed[:, c])
-                        for c in range(filled.shape[1])], axis=1)
+    channel = np.zeros(filled.shape)
+    for c in range(filled.shape[1]):
+        if not observed[:, c].any():
+            continue
+        first = int(np.argmax(observed[:, c]))  # a lookback reaching before the data: start there, not on filler
+        channel[first:, c] = 100.0 * detector_score(
+            np.nan_to_num(scored.z[first:, c]), filled[first:, c], m.step_seconds, max(interval_start - first, 0), learning,
+            m.nab_short_window, m.nab_range_tolerance, m.nab_seasonal_min_correlation, observed[first:, c])
     total = np.clip(channel.max(axis=1) - 10.0 * np.log10(channel.shape[1]), 0.0, 100.0)
     return replace(scored, score=total, channel_score=channel)
 
