@@ -79,3 +79,20 @@ def test_final_scores_are_one_where_a_value_leaves_the_seen_range(jumpsup):
     off = m.model_copy(update={"nab_range_tolerance": None})
     assert nab_final_scores(z, bumped, series.timestamps, probation, off)[3500] < 1.0
     assert pd.Series(nab_final_scores(z, values, series.timestamps, probation, m)).between(0, 1).all()
+
+
+def test_detector_score_never_scores_or_learns_range_from_gap_filled_points():
+    from opsradar.models.metrics.anomaly import detector_score
+
+    rng = np.random.default_rng(0)
+    x = 10 + rng.normal(size=1000)
+    observed = np.ones(1000, bool)
+    observed[500:520] = False
+    x_filled = x.copy()
+    x_filled[500:520] = 1000.0  # filler far outside the range: neither novel itself nor widening the range
+    z = np.abs(rng.normal(size=1000))
+    s = detector_score(z, x_filled, 300, 400, 100, observed=observed)
+    assert s[500:520].max() == 0
+    x_filled[700] = 30.0  # a real reading beyond the observed range is still novel
+    assert detector_score(z, x_filled, 300, 400, 100, observed=observed)[700] == 1.0
+    assert detector_score(z, x_filled, 300, 400, 100)[700] < 1.0  # unmasked, the filler had widened the range
