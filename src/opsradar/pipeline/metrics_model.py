@@ -217,13 +217,15 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
         step = timedelta(seconds=m.step_seconds)
         for (source, entity), group in by_entity.items():
             matrix = np.stack([s.values for s in group], axis=1)
+            observed = np.isfinite(matrix)
             filled = np.stack([_fill(c) for c in matrix.T], axis=1)
             scored = score_series(predictor, filled, step=m.score_step, scale_window=m.scale_window,
-                                  channel_names=[s.metric for s in group], observed=np.isfinite(matrix))
+                                  channel_names=[s.metric for s in group], observed=observed)
             times = group[0].times
+            first_scored = np.datetime64(interval.start.replace(tzinfo=None))
             if m.score_mode == "nab":
-                scored = _nab_mode(scored, filled, np.isfinite(matrix), int(np.searchsorted(times, np.datetime64(interval.start.replace(tzinfo=None)))), m)
-            for t in np.nonzero((times >= np.datetime64(interval.start.replace(tzinfo=None))) & np.isfinite(matrix).any(axis=1))[0]:
+                scored = _nab_mode(scored, filled, observed, int(np.searchsorted(times, first_scored)), m)
+            for t in np.nonzero((times >= first_scored) & observed.any(axis=1))[0]:
                 if not np.isfinite(scored.z[t]).any():
                     continue  # warm-up: not enough history to score
                 start = times[t].astype("datetime64[us]").astype(datetime).replace(tzinfo=timezone.utc)
