@@ -180,6 +180,7 @@ def test_nab_score_mode_flags_a_value_beyond_the_seen_range_and_names_its_metric
                           pa.Table.from_pylist(rows, schema=table.schema), "timestamp")
     train_metrics(cfg, history)
     cfg.metrics.score_mode = "nab"
+    cfg.metrics.nab_range_min_history = timedelta(days=2)  # the lake has 3 days before the scored one
     score_metrics(cfg, last_day)
     scores = layout.read_interval("scores", "metrics", last_day)
     s = scores.column("score_normalized").to_numpy()
@@ -189,3 +190,46 @@ def test_nab_score_mode_flags_a_value_beyond_the_seen_range_and_names_its_metric
     assert hit[0]["score_normalized"] == pytest.approx(100 - 10 * np.log10(4))
     assert hit[0]["drivers"][0]["metric"] == "memory.usage"
     assert scores.column("is_anomaly").to_numpy().mean() < 0.1
+
+
+def test_nab_score_mode_range_novelty_needs_history_and_remembers_beyond_the_lookback(lake, tmp_path):
+    """Range novelty in score_mode "nab" waits for `nab_range_min_history` of a metric's history
+    and compares with the range over `nab_range_history`, not only the scoring lookback's."""
+    from opsradar.pipeline.metrics_model import score_metrics, seen_ranges, train_metrics
+
+    cfg, layout, history, last_day = _own_lake(lake, tmp_path)
+    cfg.metrics.forecaster.enabled = False
+    train_metrics(cfg, history)
+    cfg.metrics.score_mode = "nab"
+    lookback_start = last_day.start - timedelta(seconds=cfg.metrics.step_seconds * (cfg.metrics.context_length + cfg.metrics.scale_window))
+    seen = seen_ranges(cfg, last_day.start - cfg.metrics.nab_range_history, lookback_start)
+    def points_of(interval: Interval):
+        points = layout.read_interval("raw", "metrics/source=bitbrains", interval).to_pandas()
+        return points.groupby(["metric", points["timestamp"].dt.floor("5min")])["value"].mean()  # step means
+
+    lo, hi, first = seen[("bitbrains", "vm61", "memory.usage")]
+    assert first == np.datetime64(history.start.replace(tzinfo=None))
+    assert (lo, hi) == pytest.approx((points_of(Interval(history.start, lookback_start))["memory.usage"].min(),
+                                      points_of(Interval(history.start, lookback_start))["memory.usage"].max()))
+
+    def channel_scores(**settings) -> np.ndarray:
+        for key, value in settings.items():
+            setattr(cfg.metrics, key, value)
+        score_metrics(cfg, last_day)
+        return layout.read_interval("scores", "metrics", last_day).sort_by("window_start").column("score_normalized").to_numpy()
+
+    without_rule = channel_scores(nab_range_tolerance=None)
+    assert np.array_equal(channel_scores(nab_range_tolerance=0.05), without_rule)  # 3 days < the default 7
+    lookback_only = channel_scores(nab_range_min_history=timedelta(days=1), nab_range_history=timedelta(0))
+    assert (lookback_only > without_rule).sum() >= 3  # vm61's memory grows past the lookback's range that day
+    assert np.array_equal(channel_scores(nab_range_history=timedelta(days=28)), lookback_only)  # ... and past all before
+
+    # A reading on the first day above anything on the scored day: the 28-day range holds it.
+    scored_top = points_of(last_day)["memory.usage"].max()
+    table = layout.read_interval("raw", "metrics/source=bitbrains", Interval(history.start, last_day.end))
+    rows = table.to_pylist()
+    next(r for r in rows if r["metric"] == "memory.usage" and r["value"] is not None)["value"] = 1.5 * scored_top
+    layout.write_interval("raw", "metrics/source=bitbrains", Interval(history.start, last_day.end),
+                          pa.Table.from_pylist(rows, schema=table.schema), "timestamp")
+    assert np.array_equal(channel_scores(), without_rule)
+    assert np.array_equal(channel_scores(nab_range_history=timedelta(0)), lookback_only)  # the lookback alone forgot it

@@ -7,7 +7,7 @@ import pytest
 
 from opsradar.config import MetricModelSettings
 from opsradar.eval.nab import Corpus
-from opsradar.models.metrics.anomaly import range_novelty, seasonal_period, seasonal_z
+from opsradar.models.metrics.anomaly import detector_score, range_novelty, seasonal_period, seasonal_z
 from opsradar.pipeline.metrics_model import nab_final_scores
 
 JUMPSUP = "artificialWithAnomaly/art_daily_jumpsup.csv"
@@ -21,6 +21,19 @@ def test_range_novelty_flags_values_beyond_the_seen_range_plus_tolerance():
     assert range_novelty(x, 1.0).tolist() == [False, False, False, True, False, False, False, False, False]
     assert range_novelty(x[:5], 0.05).tolist() == range_novelty(x, 0.05)[:5].tolist()  # causal
     assert range_novelty(np.array([]), 0.05).tolist() == []
+
+
+def test_range_novelty_remembers_a_prior_range_and_can_wait_for_history():
+    x = np.array([5.0, 6.0, 9.0, 5.5])
+    assert range_novelty(x, 0.05).tolist() == [False, False, True, False]
+    # Seen [3, 10] before: 9 is ordinary; the prior also ends the range-0 start (5 vs [3, 10] is in).
+    assert range_novelty(x, 0.05, prior=(3.0, 10.0)).tolist() == [False] * 4
+    assert range_novelty(np.array([12.0, 1.0]), 0.05, prior=(3.0, 10.0)).tolist() == [True, True]
+    # detector_score still learning its likelihood (6 points): only range novelty can score 1.
+    flat, jump = np.zeros(6), np.array([5.0, 6.0, 5.0, 6.0, 9.0, 5.0])
+    assert detector_score(flat, jump, 300, 0, 6, seasonal_min_correlation=None).tolist() == [0, 0, 0, 0, 1, 0]
+    assert detector_score(flat, jump, 300, 0, 6, seasonal_min_correlation=None, range_from=5).tolist() == [0] * 6
+    assert detector_score(flat, jump, 300, 0, 6, seasonal_min_correlation=None, prior_range=(0.0, 9.0)).tolist() == [0] * 6
 
 
 def test_seasonal_period_picks_the_day_or_week_that_repeats():

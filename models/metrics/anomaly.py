@@ -142,10 +142,13 @@ def suppress_repeats(scores: np.ndarray, threshold: float, refractory: int) -> n
     return alarms
 
 
-def range_novelty(values: np.ndarray, tolerance: float = 0.05) -> np.ndarray:
+def range_novelty(values: np.ndarray, tolerance: float = 0.05, prior: tuple[float, float] | None = None) -> np.ndarray:
     """Causal "spatial anomaly" of Numenta's NAB detector: True where a value leaves the range
-    of every earlier value by more than `tolerance` x that range (never while the range is 0)."""
+    of every earlier value by more than `tolerance` x that range (never while the range is 0).
+    `prior`: the (min, max) seen before `values[0]`, as if they came first."""
     x = np.asarray(values, dtype=float)
+    if prior is not None:
+        return range_novelty(np.concatenate([np.asarray(prior, dtype=float), x]), tolerance)[2:]
     if len(x) == 0:
         return np.zeros(0, dtype=bool)
     lo = np.concatenate([[x[0]], np.fmin.accumulate(x)[:-1]])
@@ -188,12 +191,14 @@ def seasonal_z(values: np.ndarray, period: int, step: int = 8, scale_window: int
 
 def detector_score(z: np.ndarray, values: np.ndarray, step_seconds: float, prefix_end: int, learning_period: int,
                    short_window: int = 10, range_tolerance: float | None = 0.05,
-                   seasonal_min_correlation: float | None = 0.7, observed: np.ndarray | None = None) -> np.ndarray:
+                   seasonal_min_correlation: float | None = 0.7, observed: np.ndarray | None = None,
+                   prior_range: tuple[float, float] | None = None, range_from: int = 0) -> np.ndarray:
     """One channel's score in [0, 1] from its forecast-error |z|, causal (what `eval nab`
     measures): the anomaly likelihood of |z| and 1 where the value leaves the range seen so far
     (`range_tolerance`; Numenta's NAB post-processing of HTM); where `values[:prefix_end]` repeats
     daily or weekly (`seasonal_min_correlation`), the larger of the likelihood and that of the
     seasonal-naive error. `observed` False: a gap-filled point, scored 0 and never novel.
+    `prior_range`: the (min, max) seen before `values`; no range novelty before `range_from`.
     On NAB's scale: -log10(tail probability) / 10, so 100 x score reads like `tail_score`."""
     x = np.asarray(values, dtype=float)
     score = anomaly_likelihood(np.abs(z), short_window=short_window, learning_period=learning_period)
@@ -203,6 +208,7 @@ def detector_score(z: np.ndarray, values: np.ndarray, step_seconds: float, prefi
             seasonal = anomaly_likelihood(seasonal_z(x, period), short_window=short_window, learning_period=learning_period)
             score = np.maximum(score, seasonal)
     if range_tolerance is not None:
-        novel = range_novelty(np.where(observed, x, np.nan) if observed is not None else x, range_tolerance)
+        novel = range_novelty(np.where(observed, x, np.nan) if observed is not None else x, range_tolerance, prior_range)
+        novel[:range_from] = False
         score = np.where(novel, 1.0, score)
     return np.where(observed, score, 0.0) if observed is not None else score

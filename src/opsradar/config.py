@@ -372,15 +372,20 @@ class MetricModelSettings(_Section):
     score_step: int = Field(8, ge=1, description="Points scored per forecast (<= prediction_length)")
     scale_window: int = Field(1024, ge=16, description="Past residuals in the robust scale")
     anomaly_threshold: float = Field(60.0, ge=0, le=100, description="score_normalized at or above: is_anomaly")
-    # The default scores the forecast error alone; "nab" applies what `eval nab` measures (full NAB
-    # corpus, standard: 72.9 vs 33.0 for the forecast error's tail score; docs/metrics.md).
+    # "nab" applies what `eval nab` measures: full NAB corpus, standard 72.9 vs 33.0 for the
+    # forecast error's tail score; on the demo the same incidents at the same onsets, with 0 vs 170
+    # metric windows >= 80 outside them (docs/metrics.md, "score_mode nab in the pipeline").
     score_mode: Literal["forecast_error", "nab"] = Field(
-        "forecast_error", description="score_metrics: forecast_error (tail of |z|) | nab (likelihood, season, range novelty; the nab_* settings)")
+        "nab", description="score_metrics: forecast_error (tail of |z|) | nab (likelihood, season, range novelty; the nab_* settings)")
     nab_short_window: int = Field(10, ge=1, description="eval nab: anomaly-likelihood averaging window (Numenta's 10)")
     # Two classical streaming parts, as Numenta's NAB detector adds to HTM. Full NAB corpus,
     # standard, 3-seed means: both 72.9, without range novelty 64.4, without the seasonal part
     # 67.8, neither 56.5 (scripts/experiments/nab_ablation.py; docs/metrics.md).
     nab_range_tolerance: float | None = Field(0.05, ge=0, description="eval nab: score 1 where a value leaves the range seen so far by this share of it (Numenta's spatial anomaly; null: off)")
+    # score_mode "nab" in the pipeline: on the demo, range novelty against the lookback's one day of
+    # history raised 10 false alerts (precision 0.29); a metric's range needs weeks (docs/metrics.md).
+    nab_range_history: Duration = Field(timedelta(days=28), description="score_mode nab: range novelty compares with the range over this much history before the interval (at least the scoring lookback)")
+    nab_range_min_history: Duration = Field(timedelta(days=7), description="score_mode nab: no range novelty until a metric has this much history")
     nab_seasonal_min_correlation: float | None = Field(0.7, ge=-1, le=1, description="eval nab: add a seasonal-naive error where the probationary prefix's daily or weekly lag correlation is at least this (null: off)")
     nab_refractory_points: int = Field(50, ge=0, description="eval nab: no second alarm within this many points of the last (0: off)")
     # Retraining on more history without a mask lost 14 points (60.8 vs 74.4, seed 0); with flagged

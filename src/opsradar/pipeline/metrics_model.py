@@ -211,6 +211,7 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
     if table is not None:
         result.add("points", len(table))
         count_unusable(table, result)
+        seen = seen_ranges(cfg, interval.start - m.nab_range_history, padded.start) if m.score_mode == "nab" else {}
         by_entity: dict[tuple[str, str], list[Series]] = {}
         for s in to_series(table, padded, m.step_seconds):
             by_entity.setdefault((s.source, s.entity), []).append(s)
@@ -224,7 +225,8 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
             times = group[0].times
             first_scored = np.datetime64(interval.start.replace(tzinfo=None))
             if m.score_mode == "nab":
-                scored = _nab_mode(scored, filled, observed, int(np.searchsorted(times, first_scored)), m)
+                seen_before = [seen.get((source, entity, s.metric)) for s in group]
+                scored = _nab_mode(scored, filled, observed, times, int(np.searchsorted(times, first_scored)), seen_before, m)
             for t in np.nonzero((times >= first_scored) & observed.any(axis=1))[0]:
                 if not np.isfinite(scored.z[t]).any():
                     continue  # warm-up: not enough history to score
@@ -251,10 +253,25 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
     return result
 
 
-def _nab_mode(scored, filled: np.ndarray, observed: np.ndarray, interval_start: int, m: MetricModelSettings):
+def seen_ranges(cfg: OpsRadarConfig, start: datetime, end: datetime) -> dict[tuple[str, str, str], tuple[float, float, np.datetime64]]:
+    """(min, max, first observed step) of every series' step means over [start, end) (none when
+    it is empty): the history range novelty compares with, beyond the scoring lookback."""
+    if end <= start or (table := read_points(cfg, interval := Interval(start, end))) is None:
+        return {}
+    out = {}
+    for s in to_series(table, interval, cfg.metrics.step_seconds):
+        seen = np.isfinite(s.values)
+        if seen.any():
+            out[(s.source, s.entity, s.metric)] = (float(np.nanmin(s.values)), float(np.nanmax(s.values)), s.times[np.argmax(seen)])
+    return out
+
+
+def _nab_mode(scored, filled: np.ndarray, observed: np.ndarray, times: np.ndarray, interval_start: int,
+              seen_before: list, m: MetricModelSettings):
     """`score_mode = "nab"`: each metric's 0-100 score is 100 x `detector_score` of its |z| over
     the lookback from its first observed point (season sought before the interval; learning for
-    the context plus a day of residuals); the row's score is the top one less 10 log10(metrics),
+    the context plus a day of residuals; range novelty against `seen_before`'s range too, once the
+    metric has `nab_range_min_history`); the row's score is the top one less 10 log10(metrics),
     the same Bonferroni combination as `tail_score`."""
     from dataclasses import replace
 
@@ -266,9 +283,13 @@ def _nab_mode(scored, filled: np.ndarray, observed: np.ndarray, interval_start: 
         if not observed[:, c].any():
             continue
         first = int(np.argmax(observed[:, c]))  # a lookback reaching before the data: start there, not on filler
+        prior = seen_before[c][:2] if seen_before[c] else None
+        first_seen = seen_before[c][2] if seen_before[c] else times[first]
+        range_from = int(np.searchsorted(times, first_seen + np.timedelta64(m.nab_range_min_history))) - first
         channel[first:, c] = 100.0 * detector_score(
             np.nan_to_num(scored.z[first:, c]), filled[first:, c], m.step_seconds, max(interval_start - first, 0), learning,
-            m.nab_short_window, m.nab_range_tolerance, m.nab_seasonal_min_correlation, observed[first:, c])
+            m.nab_short_window, m.nab_range_tolerance, m.nab_seasonal_min_correlation, observed[first:, c],
+            prior, max(range_from, 0))
     total = np.clip(channel.max(axis=1) - 10.0 * np.log10(channel.shape[1]), 0.0, 100.0)
     return replace(scored, score=total, channel_score=channel)
 
