@@ -203,14 +203,15 @@ def test_nab_score_mode_range_novelty_needs_history_and_remembers_beyond_the_loo
     cfg.metrics.score_mode = "nab"
     lookback_start = last_day.start - timedelta(seconds=cfg.metrics.step_seconds * (cfg.metrics.context_length + cfg.metrics.scale_window))
     seen = seen_ranges(cfg, last_day.start - cfg.metrics.nab_range_history, lookback_start)
+
     def points_of(interval: Interval):
         points = layout.read_interval("raw", "metrics/source=bitbrains", interval).to_pandas()
         return points.groupby(["metric", points["timestamp"].dt.floor("5min")])["value"].mean()  # step means
 
     lo, hi, first = seen[("bitbrains", "vm61", "memory.usage")]
     assert first == np.datetime64(history.start.replace(tzinfo=None))
-    assert (lo, hi) == pytest.approx((points_of(Interval(history.start, lookback_start))["memory.usage"].min(),
-                                      points_of(Interval(history.start, lookback_start))["memory.usage"].max()))
+    memory = points_of(Interval(history.start, lookback_start))["memory.usage"]
+    assert (lo, hi) == pytest.approx((memory.min(), memory.max()))
 
     def channel_scores(**settings) -> np.ndarray:
         for key, value in settings.items():

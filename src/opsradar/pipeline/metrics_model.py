@@ -211,11 +211,13 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
     if table is not None:
         result.add("points", len(table))
         count_unusable(table, result)
-        seen = seen_ranges(cfg, interval.start - m.nab_range_history, padded.start) if m.score_mode == "nab" else {}
+        remember_range = m.score_mode == "nab" and m.nab_range_tolerance is not None
+        seen = seen_ranges(cfg, interval.start - m.nab_range_history, padded.start) if remember_range else {}
         by_entity: dict[tuple[str, str], list[Series]] = {}
         for s in to_series(table, padded, m.step_seconds):
             by_entity.setdefault((s.source, s.entity), []).append(s)
         step = timedelta(seconds=m.step_seconds)
+        first_scored = np.datetime64(interval.start.replace(tzinfo=None))
         for (source, entity), group in by_entity.items():
             matrix = np.stack([s.values for s in group], axis=1)
             observed = np.isfinite(matrix)
@@ -223,7 +225,6 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
             scored = score_series(predictor, filled, step=m.score_step, scale_window=m.scale_window,
                                   channel_names=[s.metric for s in group], observed=observed)
             times = group[0].times
-            first_scored = np.datetime64(interval.start.replace(tzinfo=None))
             if m.score_mode == "nab":
                 seen_before = [seen.get((source, entity, s.metric)) for s in group]
                 scored = _nab_mode(scored, filled, observed, times, int(np.searchsorted(times, first_scored)), seen_before, m)
