@@ -194,24 +194,29 @@ def test_nab_score_mode_flags_a_value_beyond_the_seen_range_and_names_its_metric
 
 def test_nab_score_mode_range_novelty_needs_history_and_remembers_beyond_the_lookback(lake, tmp_path):
     """Range novelty in score_mode "nab" waits for `nab_range_min_history` of a metric's history
-    and compares with the range over `nab_range_history`, not only the scoring lookback's."""
-    from opsradar.pipeline.metrics_model import score_metrics, seen_ranges, train_metrics
+    and compares with the range over `nab_history`, not only the scoring lookback's."""
+    from opsradar.pipeline.metrics_model import read_history, score_metrics, train_metrics
 
     cfg, layout, history, last_day = _own_lake(lake, tmp_path)
     cfg.metrics.forecaster.enabled = False
     train_metrics(cfg, history)
     cfg.metrics.score_mode = "nab"
+    cfg.metrics.nab_seasonal_min_correlation = None  # the range rule alone (the history also holds a season)
     lookback_start = last_day.start - timedelta(seconds=cfg.metrics.step_seconds * (cfg.metrics.context_length + cfg.metrics.scale_window))
-    seen = seen_ranges(cfg, last_day.start - cfg.metrics.nab_range_history, lookback_start)
+    remembered = read_history(cfg, last_day.start - cfg.metrics.nab_history, lookback_start)
 
     def points_of(interval: Interval):
-        points = layout.read_interval("raw", "metrics/source=bitbrains", interval).to_pandas()
+        points = layout.read_interval("raw", "metrics/source=bitbrains", interval).to_pandas()  # whole hourly partitions
+        points = points[(points["timestamp"] >= interval.start) & (points["timestamp"] < interval.end)]
         return points.groupby(["metric", points["timestamp"].dt.floor("5min")])["value"].mean()  # step means
 
-    lo, hi, first = seen[("bitbrains", "vm61", "memory.usage")]
-    assert first == np.datetime64(history.start.replace(tzinfo=None))
+    series = remembered[("bitbrains", "vm61", "memory.usage")]
+    seen = np.isfinite(series.values)  # on the step grid of the 28 days, observed from the lake's first day
+    assert series.times[np.argmax(seen)] == np.datetime64(history.start.replace(tzinfo=None))
+    assert series.times[-1] + np.timedelta64(cfg.metrics.step_seconds, "s") == np.datetime64(lookback_start.replace(tzinfo=None))
     memory = points_of(Interval(history.start, lookback_start))["memory.usage"]
-    assert (lo, hi) == pytest.approx((memory.min(), memory.max()))
+    assert (np.nanmin(series.values), np.nanmax(series.values)) == pytest.approx((memory.min(), memory.max()))
+    assert seen.sum() == memory.notna().sum()  # steps whose points all lack a value stay unobserved
 
     def channel_scores(**settings) -> np.ndarray:
         for key, value in settings.items():
@@ -221,9 +226,9 @@ def test_nab_score_mode_range_novelty_needs_history_and_remembers_beyond_the_loo
 
     without_rule = channel_scores(nab_range_tolerance=None)
     assert np.array_equal(channel_scores(nab_range_tolerance=0.05), without_rule)  # 3 days < the default 7
-    lookback_only = channel_scores(nab_range_min_history=timedelta(days=1), nab_range_history=timedelta(0))
+    lookback_only = channel_scores(nab_range_min_history=timedelta(days=1), nab_history=timedelta(0))
     assert (lookback_only > without_rule).sum() >= 3  # vm61's memory grows past the lookback's range that day
-    assert np.array_equal(channel_scores(nab_range_history=timedelta(days=28)), lookback_only)  # ... and past all before
+    assert np.array_equal(channel_scores(nab_history=timedelta(days=28)), lookback_only)  # ... and past all before
 
     # A reading on the first day above anything on the scored day: the 28-day range holds it.
     scored_top = points_of(last_day)["memory.usage"].max()
@@ -233,4 +238,49 @@ def test_nab_score_mode_range_novelty_needs_history_and_remembers_beyond_the_loo
     layout.write_interval("raw", "metrics/source=bitbrains", Interval(history.start, last_day.end),
                           pa.Table.from_pylist(rows, schema=table.schema), "timestamp")
     assert np.array_equal(channel_scores(), without_rule)
-    assert np.array_equal(channel_scores(nab_range_history=timedelta(0)), lookback_only)  # the lookback alone forgot it
+    assert np.array_equal(channel_scores(nab_history=timedelta(0)), lookback_only)  # the lookback alone forgot it
+
+
+def test_nab_score_mode_finds_a_weekly_season_in_the_remembered_history(tmp_path):
+    """A week cannot be seen in the scoring lookback (here 320 hourly steps, under two weeks):
+    score_mode "nab" seeks the season in `nab_history` too, so a Monday at a weekend's level, a
+    value seen every weekend, is flagged with 28 days remembered and not with the lookback alone,
+    while an ordinary Monday is not flagged either way."""
+    from opsradar.pipeline.metrics_model import score_metrics, train_metrics
+
+    start = datetime(2026, 11, 2, tzinfo=timezone.utc)  # a Monday
+    lake = Interval(start, start + timedelta(days=35))
+    scored_day = Interval(start + timedelta(days=28), start + timedelta(days=29))  # the fifth Monday
+    hours = np.arange(35 * 24)
+    day_of_week, hour = (hours // 24) % 7, hours % 24
+    ordinary = np.where(day_of_week < 5, 50 + 40 * np.sin(np.pi * np.clip(hour - 6, 0, 12) / 12), 20.0)
+    ordinary = ordinary + np.random.default_rng(0).normal(0, 1, len(hours))
+    broken = ordinary.copy()
+    broken[28 * 24:29 * 24] = 20.0 + np.random.default_rng(1).normal(0, 1, 24)  # that Monday at a weekend's level
+    cfg = OpsRadarConfig.from_dict({
+        "storage": {"root": str(tmp_path / "lake")},
+        "metrics": {"step_seconds": 3600, "context_length": 64, "prediction_length": 24, "d_model": 16, "pretrain_epochs": 1,
+                    "finetune_epochs": 1, "windows_per_epoch": 256, "device": "cpu", "scale_window": 256,
+                    "ensemble_size": 1, "registry": str(tmp_path / "models"), "score_mode": "nab"},
+    })
+    cfg.metrics.forecaster.enabled = False
+    layout = Layout(cfg.storage.root)
+
+    def write(load: np.ndarray) -> None:
+        rows = [{"timestamp": start + timedelta(hours=int(h)), "source": "synthetic", "entity": "web-1", "metric": "http.requests",
+                 "value": float(v), "unit": "1/s", "labels": [("host", "web-1")]} for h, v in zip(hours, load)]
+        layout.write_interval("raw", "metrics/source=synthetic", lake, pa.Table.from_pylist(rows, schema=METRIC_POINT), "timestamp")
+
+    def monday_scores(history: timedelta) -> np.ndarray:
+        cfg.metrics.nab_history = history
+        score_metrics(cfg, scored_day)
+        return layout.read_interval("scores", "metrics", scored_day).sort_by("window_start").column("score_normalized").to_numpy()
+
+    write(broken)
+    train_metrics(cfg, Interval(start, scored_day.start))
+    remembered, lookback_only = monday_scores(timedelta(days=28)), monday_scores(timedelta(0))
+    assert len(remembered) == len(lookback_only) == 24
+    assert remembered.max() >= cfg.metrics.anomaly_threshold > lookback_only.max()
+    assert (remembered >= lookback_only).all()  # the seasonal part only adds (its max with the likelihood)
+    write(ordinary)
+    assert monday_scores(timedelta(days=28)).max() < cfg.metrics.anomaly_threshold

@@ -33,7 +33,36 @@ def test_range_novelty_remembers_a_prior_range_and_can_wait_for_history():
     flat, jump = np.zeros(6), np.array([5.0, 6.0, 5.0, 6.0, 9.0, 5.0])
     assert detector_score(flat, jump, 300, 0, 6, seasonal_min_correlation=None).tolist() == [0, 0, 0, 0, 1, 0]
     assert detector_score(flat, jump, 300, 0, 6, seasonal_min_correlation=None, range_from=5).tolist() == [0] * 6
-    assert detector_score(flat, jump, 300, 0, 6, seasonal_min_correlation=None, prior_range=(0.0, 9.0)).tolist() == [0] * 6
+    # A history that saw 0 and 9 (with a gap) makes 9 ordinary; an unobserved history remembers nothing.
+    assert detector_score(flat, jump, 300, 0, 6, seasonal_min_correlation=None, history=np.array([np.nan, 0.0, np.nan, 9.0])).tolist() == [0] * 6
+    assert detector_score(flat, jump, 300, 0, 6, seasonal_min_correlation=None, history=np.full(3, np.nan)).tolist() == [0, 0, 0, 0, 1, 0]
+
+
+def _weekly(days: int, step_seconds: int = 3600, seed: int = 0) -> np.ndarray:
+    """Hourly load: a daily curve on weekdays, a low flat-ish weekend, a little noise."""
+    t = np.arange(days * 86_400 // step_seconds) * step_seconds
+    day_of_week, hour = (t // 86_400) % 7, (t % 86_400) / 3600
+    weekday = 50 + 40 * np.sin(np.pi * np.clip(hour - 6, 0, 12) / 12)
+    return np.where(day_of_week < 5, weekday, 20.0) + np.random.default_rng(seed).normal(0, 1, len(t))
+
+
+def test_detector_score_finds_a_weekly_season_in_the_history_and_flags_a_broken_week():
+    x = _weekly(25)
+    week_start = 21 * 24  # day 21 is a Monday
+    broken = x.copy()
+    broken[week_start:week_start + 24] = 20.0 + np.random.default_rng(1).normal(0, 1, 24)  # Monday at a weekend's level
+    lookback = week_start - 4 * 24  # the 4 days before the interval, as the pipeline's lookback
+    z = np.zeros(len(x) - lookback)  # a forecast error that saw nothing
+    assert seasonal_period(3600, x[lookback:week_start]) is None  # 4 days: no week, and no day (weekends)
+    assert seasonal_period(3600, x[:week_start]) == 168
+    kwargs = dict(step_seconds=3600, prefix_end=week_start - lookback, learning_period=24, range_tolerance=0.05)
+    alone = detector_score(z, broken[lookback:], **kwargs)
+    remembered = detector_score(z, broken[lookback:], history=broken[:lookback], **kwargs)
+    ordinary = detector_score(z, x[lookback:], history=x[:lookback], **kwargs)
+    monday = slice(week_start - lookback, week_start - lookback + 24)
+    assert alone[monday].max() < 0.1  # the lookback's weekend had that level, and it holds no season
+    assert remembered[monday].max() > 0.5 > 0.1 > ordinary[monday].max()
+    np.testing.assert_array_equal(remembered[:monday.start], ordinary[:monday.start])  # causal
 
 
 def test_seasonal_period_picks_the_day_or_week_that_repeats():

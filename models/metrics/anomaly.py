@@ -11,6 +11,7 @@ tail probability of z (Bonferroni-combined over channels), capped at 100: 13 ~ |
 
 from __future__ import annotations
 
+import bisect
 import math
 import warnings
 from dataclasses import dataclass
@@ -177,14 +178,25 @@ def seasonal_period(step_seconds: float, prefix: np.ndarray, min_correlation: fl
 
 def seasonal_z(values: np.ndarray, period: int, step: int = 8, scale_window: int = 1024) -> np.ndarray:
     """Causal seasonal-naive error: |x_t - x_{t-period}| over a robust scale (1.4826 x median)
-    of the earlier such errors, blockwise like `score_series`; 0 before `period` + 16 points."""
+    of the earlier such errors, blockwise like `score_series`; 0 before `period` + 16 points.
+    `values` must be gap-free (no NaN)."""
     x = np.asarray(values, dtype=float)
     resid = np.zeros(len(x))
     resid[period:] = np.abs(x[period:] - x[:-period])
     z = np.zeros(len(x))
+    # std of x[:o] for every origin o from running sums (shifted by x[0] against cancellation)
+    d = x - (x[0] if len(x) else 0.0)
+    s1, s2 = np.concatenate([[0.0], np.cumsum(d)]), np.concatenate([[0.0], np.cumsum(d * d)])
+    errors, window, lo, hi = resid.tolist(), [], period, period  # window: sorted errors[lo:hi]
     for o in range(period + MIN_RESIDUALS, len(x), step):
-        floor = 1e-9 + 1e-3 * float(np.std(x[:o]))  # a flat history must not turn rounding into alarms
-        scale = max(MAD_TO_SIGMA * float(np.median(resid[max(period, o - scale_window):o])), floor)
+        for k in range(hi, o):
+            bisect.insort(window, errors[k])
+        for k in range(lo, max(period, o - scale_window)):
+            del window[bisect.bisect_left(window, errors[k])]
+        lo, hi, n = max(period, o - scale_window), o, len(window)
+        median = window[n // 2] if n % 2 else 0.5 * (window[n // 2 - 1] + window[n // 2])
+        std = math.sqrt(max(s2[o] / o - (s1[o] / o) ** 2, 0.0))
+        scale = max(MAD_TO_SIGMA * median, 1e-9 + 1e-3 * std)  # the floor: a flat history must not turn rounding into alarms
         z[o:o + step] = resid[o:o + step] / scale
     return z
 
@@ -192,23 +204,41 @@ def seasonal_z(values: np.ndarray, period: int, step: int = 8, scale_window: int
 def detector_score(z: np.ndarray, values: np.ndarray, step_seconds: float, prefix_end: int, learning_period: int,
                    short_window: int = 10, range_tolerance: float | None = 0.05,
                    seasonal_min_correlation: float | None = 0.7, observed: np.ndarray | None = None,
-                   prior_range: tuple[float, float] | None = None, range_from: int = 0) -> np.ndarray:
+                   history: np.ndarray | None = None, range_from: int = 0) -> np.ndarray:
     """One channel's score in [0, 1] from its forecast-error |z|, causal (what `eval nab`
     measures): the anomaly likelihood of |z| and 1 where the value leaves the range seen so far
-    (`range_tolerance`; Numenta's NAB post-processing of HTM); where `values[:prefix_end]` repeats
-    daily or weekly (`seasonal_min_correlation`), the larger of the likelihood and that of the
-    seasonal-naive error. `observed` False: a gap-filled point, scored 0 and never novel.
-    `prior_range`: the (min, max) seen before `values`; no range novelty before `range_from`.
+    (`range_tolerance`; Numenta's NAB post-processing of HTM); where the values before
+    `prefix_end` repeat daily or weekly (`seasonal_min_correlation`), the larger of the
+    likelihood and that of the seasonal-naive error. `observed` False: a gap-filled point, scored
+    0 and never novel. `history`: the same series' values on the same grid just before
+    `values` (NaN where none was observed), unscored but remembered: its range counts as seen,
+    and it serves the season search and the seasonal-naive errors (a week needs two weeks of
+    it). No range novelty before `range_from`.
     On NAB's scale: -log10(tail probability) / 10, so 100 x score reads like `tail_score`."""
     x = np.asarray(values, dtype=float)
+    past = _observed_history(history)
     score = anomaly_likelihood(np.abs(z), short_window=short_window, learning_period=learning_period)
     if seasonal_min_correlation is not None and step_seconds > 0:
-        period = seasonal_period(step_seconds, x[:prefix_end], seasonal_min_correlation)
+        full = np.concatenate([past, x])
+        period = seasonal_period(step_seconds, full[:len(past) + prefix_end], seasonal_min_correlation)
         if period:
-            seasonal = anomaly_likelihood(seasonal_z(x, period), short_window=short_window, learning_period=learning_period)
-            score = np.maximum(score, seasonal)
+            seasonal_error = seasonal_z(full, period)
+            seasonal = anomaly_likelihood(seasonal_error, short_window=short_window, learning_period=learning_period)
+            score = np.maximum(score, seasonal[len(past):])
     if range_tolerance is not None:
-        novel = range_novelty(np.where(observed, x, np.nan) if observed is not None else x, range_tolerance, prior_range)
+        prior = (float(past.min()), float(past.max())) if len(past) else None
+        novel = range_novelty(np.where(observed, x, np.nan) if observed is not None else x, range_tolerance, prior)
         novel[:range_from] = False
         score = np.where(novel, 1.0, score)
     return np.where(observed, score, 0.0) if observed is not None else score
+
+
+def _observed_history(history: np.ndarray | None) -> np.ndarray:
+    """`history` from its first observed value on, gaps carried forward (empty if none)."""
+    h = np.asarray(history if history is not None else [], dtype=float)
+    seen = np.isfinite(h)
+    if not seen.any():
+        return np.zeros(0)
+    h = h[int(np.argmax(seen)):]
+    last = np.maximum.accumulate(np.where(np.isfinite(h), np.arange(len(h)), 0))
+    return h[last]

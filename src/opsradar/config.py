@@ -383,10 +383,11 @@ class MetricModelSettings(_Section):
     # 67.8, neither 56.5 (scripts/experiments/nab_ablation.py; docs/metrics.md).
     nab_range_tolerance: float | None = Field(0.05, ge=0, description="eval nab: score 1 where a value leaves the range seen so far by this share of it (Numenta's spatial anomaly; null: off)")
     # score_mode "nab" in the pipeline: on the demo, range novelty against the lookback's one day of
-    # history raised 10 false alerts (precision 0.29); a metric's range needs weeks (docs/metrics.md).
-    nab_range_history: Duration = Field(timedelta(days=28), description="score_mode nab: range novelty compares with the range over this much history before the interval (at least the scoring lookback)")
+    # history raised 10 false alerts (precision 0.29); a metric's range needs weeks, and a weekly
+    # season two weeks, more than the ~4.4-day scoring lookback holds (docs/metrics.md).
+    nab_history: Duration = Field(timedelta(days=28), description="score_mode nab: this much history before the interval is remembered, beyond the scoring lookback: its range counts as seen, and the daily/weekly season is sought in it (a week needs 14 days)")
     nab_range_min_history: Duration = Field(timedelta(days=7), description="score_mode nab: no range novelty until a metric has this much history")
-    nab_seasonal_min_correlation: float | None = Field(0.7, ge=-1, le=1, description="eval nab: add a seasonal-naive error where the probationary prefix's daily or weekly lag correlation is at least this (null: off)")
+    nab_seasonal_min_correlation: float | None = Field(0.7, ge=-1, le=1, description="add a seasonal-naive error where the history before scoring (eval nab: the probationary prefix) has a daily or weekly lag correlation of at least this (null: off)")
     nab_refractory_points: int = Field(50, ge=0, description="eval nab: no second alarm within this many points of the last (0: off)")
     # Retraining on more history without a mask lost 14 points (60.8 vs 74.4, seed 0); with flagged
     # points masked it gained (mean 76.8 vs 73.1 over seeds 0-2). docs/metrics.md.

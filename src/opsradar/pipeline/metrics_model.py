@@ -211,8 +211,10 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
     if table is not None:
         result.add("points", len(table))
         count_unusable(table, result)
-        remember_range = m.score_mode == "nab" and m.nab_range_tolerance is not None
-        seen = seen_ranges(cfg, interval.start - m.nab_range_history, padded.start) if remember_range else {}
+        remember = m.score_mode == "nab" and (m.nab_range_tolerance is not None or m.nab_seasonal_min_correlation is not None)
+        # On the lookback's grid, so the history ends exactly one step before the lookback starts.
+        steps = -(-(m.nab_history - lookback) // timedelta(seconds=m.step_seconds))
+        history = read_history(cfg, padded.start - steps * timedelta(seconds=m.step_seconds), padded.start) if remember else {}
         by_entity: dict[tuple[str, str], list[Series]] = {}
         for s in to_series(table, padded, m.step_seconds):
             by_entity.setdefault((s.source, s.entity), []).append(s)
@@ -226,8 +228,8 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
                                   channel_names=[s.metric for s in group], observed=observed)
             times = group[0].times
             if m.score_mode == "nab":
-                seen_before = [seen.get((source, entity, s.metric)) for s in group]
-                scored = _nab_mode(scored, filled, observed, times, int(np.searchsorted(times, first_scored)), seen_before, m)
+                past = [history[key].values if (key := (source, entity, s.metric)) in history else None for s in group]
+                scored = _nab_mode(scored, filled, observed, times, int(np.searchsorted(times, first_scored)), past, m)
             for t in np.nonzero((times >= first_scored) & observed.any(axis=1))[0]:
                 if not np.isfinite(scored.z[t]).any():
                     continue  # warm-up: not enough history to score
@@ -254,43 +256,41 @@ def score_metrics(cfg: OpsRadarConfig, interval: Interval) -> StageResult:
     return result
 
 
-def seen_ranges(cfg: OpsRadarConfig, start: datetime, end: datetime) -> dict[tuple[str, str, str], tuple[float, float, np.datetime64]]:
-    """(min, max, first observed step) of every series' step means over [start, end) (none when
-    it is empty): the history range novelty compares with, beyond the scoring lookback."""
+def read_history(cfg: OpsRadarConfig, start: datetime, end: datetime) -> dict[tuple[str, str, str], Series]:
+    """Every series' step means over [start, end), keyed (source, entity, metric): the history
+    `score_mode = "nab"` remembers beyond the scoring lookback (its range and its season)."""
     if end <= start or (table := read_points(cfg, interval := Interval(start, end))) is None:
         return {}
-    out = {}
-    for s in to_series(table, interval, cfg.metrics.step_seconds):
-        seen = np.isfinite(s.values)
-        if seen.any():
-            out[(s.source, s.entity, s.metric)] = (float(np.nanmin(s.values)), float(np.nanmax(s.values)), s.times[np.argmax(seen)])
-    return out
+    return {(s.source, s.entity, s.metric): s for s in to_series(table, interval, cfg.metrics.step_seconds)}
 
 
 def _nab_mode(scored, filled: np.ndarray, observed: np.ndarray, times: np.ndarray, interval_start: int,
-              seen_before: list, m: MetricModelSettings):
+              history: list[np.ndarray | None], m: MetricModelSettings):
     """`score_mode = "nab"`: each metric's 0-100 score is 100 x `detector_score` of its |z| over
-    the lookback from its first observed point (season sought before the interval; learning for
-    the context plus a day of residuals; range novelty against `seen_before`'s range too, once the
-    metric has `nab_range_min_history`); the row's score is the top one less 10 log10(metrics),
-    the same Bonferroni combination as `tail_score`."""
+    the lookback (learning for the context plus a day of residuals), with the metric's `history`
+    just before the lookback remembered: its range counts as seen and its season can be found
+    (sought in history and lookback before the interval); range novelty once the metric has
+    `nab_range_min_history`. The row's score is the top one less 10 log10(metrics), the same
+    Bonferroni combination as `tail_score`."""
     from dataclasses import replace
 
     from opsradar.models.metrics.anomaly import detector_score
 
     learning = m.context_length + min(m.scale_window, 86_400 // m.step_seconds)
+    step = np.timedelta64(m.step_seconds, "s")
     channel = np.zeros(filled.shape)
     for c in range(filled.shape[1]):
         if not observed[:, c].any():
             continue
-        first = int(np.argmax(observed[:, c]))  # a lookback reaching before the data: start there, not on filler
-        prior = seen_before[c][:2] if seen_before[c] else None
-        first_seen = seen_before[c][2] if seen_before[c] else times[first]
+        past = history[c] if history[c] is not None and np.isfinite(history[c]).any() else None
+        # Without history, start at the first observed point: a lookback reaching before the data is filler.
+        first = 0 if past is not None else int(np.argmax(observed[:, c]))
+        first_seen = times[0] - step * (len(past) - int(np.argmax(np.isfinite(past)))) if past is not None else times[first]
         range_from = int(np.searchsorted(times, first_seen + np.timedelta64(m.nab_range_min_history))) - first
         channel[first:, c] = 100.0 * detector_score(
             np.nan_to_num(scored.z[first:, c]), filled[first:, c], m.step_seconds, max(interval_start - first, 0), learning,
             m.nab_short_window, m.nab_range_tolerance, m.nab_seasonal_min_correlation, observed[first:, c],
-            prior, max(range_from, 0))
+            past, max(range_from, 0))
     total = np.clip(channel.max(axis=1) - 10.0 * np.log10(channel.shape[1]), 0.0, 100.0)
     return replace(scored, score=total, channel_score=channel)
 
