@@ -233,12 +233,19 @@ def detector_score(z: np.ndarray, values: np.ndarray, step_seconds: float, prefi
     return np.where(observed, score, 0.0) if observed is not None else score
 
 
+def fill_gaps(values: np.ndarray) -> np.ndarray:
+    """Gaps (NaN) carry the last observed value forward; leading ones take the first (all NaN: 0)."""
+    v = np.asarray(values, dtype=float).copy()
+    idx = np.where(np.isfinite(v), np.arange(len(v)), 0)
+    np.maximum.accumulate(idx, out=idx)
+    v = v[idx]
+    first = np.argmax(np.isfinite(v)) if np.isfinite(v).any() else 0
+    v[:first] = v[first] if np.isfinite(v).any() else 0.0
+    return v
+
+
 def _observed_history(history: np.ndarray | None) -> np.ndarray:
     """`history` from its first observed value on, gaps carried forward (empty if none)."""
     h = np.asarray(history if history is not None else [], dtype=float)
     seen = np.isfinite(h)
-    if not seen.any():
-        return np.zeros(0)
-    h = h[int(np.argmax(seen)):]
-    last = np.maximum.accumulate(np.where(np.isfinite(h), np.arange(len(h)), 0))
-    return h[last]
+    return fill_gaps(h[int(np.argmax(seen)):]) if seen.any() else np.zeros(0)

@@ -101,13 +101,9 @@ def to_series(table: pa.Table, interval: Interval, step_seconds: int) -> list[Se
 
 def _fill(values: np.ndarray) -> np.ndarray:
     """Forward/backward-fill gaps for contexts (the model also gets the observed mask)."""
-    v = values.copy()
-    idx = np.where(np.isfinite(v), np.arange(len(v)), 0)
-    np.maximum.accumulate(idx, out=idx)
-    v = v[idx]
-    first = np.argmax(np.isfinite(v)) if np.isfinite(v).any() else 0
-    v[:first] = v[first] if np.isfinite(v).any() else 0.0
-    return v
+    from opsradar.models.metrics.anomaly import fill_gaps
+
+    return fill_gaps(values)
 
 
 def _load_predictor(cfg: OpsRadarConfig, name: str | None = None):
